@@ -26,7 +26,8 @@ std::string ReadFixture(const std::string& relative) {
 
 std::string TestModelPath() {
   const char* path = std::getenv("SMOLLM_TEST_MODEL");
-  if (path == nullptr || *path == '\0') {
+  if (path == nullptr || *path == '\0') path = SMOLLM_DEFAULT_TEST_MODEL;
+  if (*path == '\0') {
     ADD_FAILURE() << "SMOLLM_TEST_MODEL is not set: configure with -DSMOLLM_TEST_MODEL=<gguf>";
     return "";
   }
@@ -35,6 +36,10 @@ std::string TestModelPath() {
     return "";
   }
   return path;
+}
+
+bool MessageContains(const absl::Status& status, std::string_view needle) {
+  return std::string(status.message()).find(needle) != std::string::npos;
 }
 
 }  // namespace smollm::testing
