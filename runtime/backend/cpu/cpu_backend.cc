@@ -1,0 +1,171 @@
+// CpuBackend: element-wise ops, dequantize-and-dot matmul, delegation to attention.
+#include "runtime/backend/cpu/cpu_backend.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/backend/cpu/cpu_attention.h"
+#include "runtime/backend/cpu/dequantize_row.h"
+#include "runtime/backend/cpu/vector_ops.h"
+
+namespace smollm::runtime {
+
+using cpu::Dot;
+using cpu::RowDequantizer;
+
+CpuBackend::CpuBackend(ThreadPool& pool, int64_t max_cols)
+    : pool_(pool), max_cols_(max_cols), scratch_(static_cast<size_t>(pool.size() * max_cols)) {}
+
+bool CpuBackend::SupportsWeightType(GgmlType type) const {
+  return RowDequantizer(type) != nullptr;
+}
+
+absl::StatusOr<DeviceBuffer> CpuBackend::Allocate(uint64_t bytes) {
+  constexpr uint64_t kAlign = 64;
+  const uint64_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
+  void* p = rounded == 0 ? nullptr : std::aligned_alloc(kAlign, rounded);
+  if (rounded != 0 && p == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat("cannot allocate ", bytes, " bytes"));
+  }
+  return DeviceBuffer(this, p, bytes);
+}
+
+void CpuBackend::Free(void* data) { std::free(data); }
+
+absl::StatusOr<Weight> CpuBackend::UploadWeight(const HostWeight& w) {
+  if (!SupportsWeightType(w.type)) {
+    return absl::UnimplementedError(
+        absl::StrCat("the CPU backend has no kernel for ", std::string(NameOf(w.type))));
+  }
+  if (w.cols > max_cols_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("weight rows of ", w.cols, " exceed the backend's limit ", max_cols_));
+  }
+  const std::optional<uint64_t> row_bytes = RowBytes(w.type, w.cols);
+  if (!row_bytes || *row_bytes * static_cast<uint64_t>(w.rows) != w.bytes.size()) {
+    return absl::InvalidArgumentError("weight byte size does not match its shape");
+  }
+  // Used in place: the caller's mapping outlives the backend.
+  return Weight{w.type, w.rows, w.cols, *row_bytes, w.bytes.data()};
+}
+
+absl::Status CpuBackend::CopyToHost(const Activations& src, std::span<float> dst) {
+  if (dst.size() != static_cast<size_t>(src.rows * src.cols)) {
+    return absl::InvalidArgumentError("CopyToHost: destination size mismatch");
+  }
+  for (int64_t r = 0; r < src.rows; ++r) {
+    std::memcpy(dst.data() + r * src.cols, src.row(r), src.cols * sizeof(float));
+  }
+  return absl::OkStatus();
+}
+
+void CpuBackend::Embed(const Weight& table, std::span<const TokenId> tokens,
+                       const Activations& out) {
+  const auto dequantize = RowDequantizer(table.type);
+  const auto* base = static_cast<const uint8_t*>(table.data);
+  pool_.ParallelFor(static_cast<int64_t>(tokens.size()), 4,
+                    [&](int64_t begin, int64_t end, int) {
+                      for (int64_t t = begin; t < end; ++t) {
+                        dequantize(base + tokens[t] * table.row_bytes, out.row(t), table.cols);
+                      }
+                    });
+}
+
+void CpuBackend::RmsNorm(const Activations& x, const Weight& gain, float eps,
+                         const Activations& out) {
+  const auto* g = static_cast<const float*>(gain.data);
+  pool_.ParallelFor(x.rows, 4, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) {
+      const float* xr = x.row(t);
+      double sum = 0;  // double: the mean of squares of a 2048-wide row loses bits in f32
+      for (int64_t i = 0; i < x.cols; ++i) sum += static_cast<double>(xr[i]) * xr[i];
+      const float scale = static_cast<float>(1.0 / std::sqrt(sum / x.cols + eps));
+      float* o = out.row(t);
+      for (int64_t i = 0; i < x.cols; ++i) o[i] = xr[i] * scale * g[i];
+    }
+  });
+}
+
+void CpuBackend::MatMul(const Weight& w, const Activations& x, const Activations& out) {
+  const auto dequantize = RowDequantizer(w.type);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  // Each weight row is dequantized once per call and reused for every token of the step.
+  pool_.ParallelFor(w.rows, 16, [&](int64_t begin, int64_t end, int thread) {
+    float* row = Scratch(thread);
+    for (int64_t r = begin; r < end; ++r) {
+      dequantize(base + r * w.row_bytes, row, w.cols);
+      for (int64_t t = 0; t < x.rows; ++t) out.row(t)[r] = Dot(row, x.row(t), w.cols);
+    }
+  });
+}
+
+void CpuBackend::Rope(const Activations& x, const RopeParams& rope,
+                      std::span<const Pos> positions) {
+  const int half = rope.head_dim / 2;
+  pool_.ParallelFor(x.rows, 4, [&](int64_t begin, int64_t end, int) {
+    float cos_table[256];
+    float sin_table[256];
+    for (int64_t t = begin; t < end; ++t) {
+      const float pos = static_cast<float>(positions[t]);
+      for (int i = 0; i < half; ++i) {
+        // Same f32 arithmetic as the reference implementations: inv_freq, then pos * it.
+        const float inv_freq =
+            1.0f / std::pow(rope.theta, static_cast<float>(2 * i) / rope.head_dim);
+        const float angle = pos * inv_freq;
+        cos_table[i] = std::cos(angle);
+        sin_table[i] = std::sin(angle);
+      }
+      for (int h = 0; h < rope.n_heads; ++h) {
+        float* v = x.row(t) + h * rope.head_dim;
+        for (int i = 0; i < half; ++i) {
+          const float a = v[2 * i];
+          const float b = v[2 * i + 1];
+          v[2 * i] = a * cos_table[i] - b * sin_table[i];
+          v[2 * i + 1] = a * sin_table[i] + b * cos_table[i];
+        }
+      }
+    }
+  });
+}
+
+void CpuBackend::SiluMul(const Activations& gate, const Activations& up,
+                         const Activations& out) {
+  pool_.ParallelFor(gate.rows, 4, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) {
+      const float* g = gate.row(t);
+      const float* u = up.row(t);
+      float* o = out.row(t);
+      for (int64_t i = 0; i < gate.cols; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    }
+  });
+}
+
+void CpuBackend::Add(const Activations& x, const Activations& y) {
+  for (int64_t t = 0; t < x.rows; ++t) {
+    float* xr = x.row(t);
+    const float* yr = y.row(t);
+    for (int64_t i = 0; i < x.cols; ++i) xr[i] += yr[i];
+  }
+}
+
+void CpuBackend::GatherRows(const Activations& x, std::span<const int32_t> rows,
+                            const Activations& out) {
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::memcpy(out.row(static_cast<int64_t>(i)), x.row(rows[i]), x.cols * sizeof(float));
+  }
+}
+
+void CpuBackend::StoreKv(KvCache& cache, int layer, const Activations& k, const Activations& v,
+                         const AttentionBatch& batch) {
+  cpu::StoreKv(pool_, cache, layer, k, v, batch);
+}
+
+void CpuBackend::Attention(const KvCache& cache, int layer, int n_heads, const Activations& q,
+                           const AttentionBatch& batch, const Activations& out) {
+  cpu::Attention(pool_, cache, layer, n_heads, q, batch, out);
+}
+
+}  // namespace smollm::runtime

@@ -1,0 +1,55 @@
+// The CPU backend: weights used in place from the mapped file, f32 activations, ops
+// spread over an explicitly passed thread pool.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "runtime/backend/backend.h"
+#include "runtime/core/thread_pool.h"
+
+namespace smollm::runtime {
+
+class CpuBackend final : public Backend {
+ public:
+  // `pool` must outlive the backend. `max_cols` bounds the width of any weight row that
+  // MatMul/Embed will dequantize (sizes the per-thread scratch once).
+  CpuBackend(ThreadPool& pool, int64_t max_cols);
+
+  std::string_view name() const override { return "cpu"; }
+  bool SupportsWeightType(GgmlType type) const override;
+
+  absl::StatusOr<DeviceBuffer> Allocate(uint64_t bytes) override;
+  absl::StatusOr<Weight> UploadWeight(const HostWeight& weight) override;
+  absl::Status CopyToHost(const Activations& src, std::span<float> dst) override;
+  absl::Status Synchronize() override { return absl::OkStatus(); }
+
+  void Embed(const Weight& table, std::span<const TokenId> tokens,
+             const Activations& out) override;
+  void RmsNorm(const Activations& x, const Weight& gain, float eps,
+               const Activations& out) override;
+  void MatMul(const Weight& w, const Activations& x, const Activations& out) override;
+  void Rope(const Activations& x, const RopeParams& rope,
+            std::span<const Pos> positions) override;
+  void SiluMul(const Activations& gate, const Activations& up,
+               const Activations& out) override;
+  void Add(const Activations& x, const Activations& y) override;
+  void GatherRows(const Activations& x, std::span<const int32_t> rows,
+                  const Activations& out) override;
+  void StoreKv(KvCache& cache, int layer, const Activations& k, const Activations& v,
+               const AttentionBatch& batch) override;
+  void Attention(const KvCache& cache, int layer, int n_heads, const Activations& q,
+                 const AttentionBatch& batch, const Activations& out) override;
+
+ protected:
+  void Free(void* data) override;
+
+ private:
+  float* Scratch(int thread) { return scratch_.data() + thread * max_cols_; }
+
+  ThreadPool& pool_;
+  const int64_t max_cols_;
+  std::vector<float> scratch_;  // [threads][max_cols] dequantized weight rows
+};
+
+}  // namespace smollm::runtime

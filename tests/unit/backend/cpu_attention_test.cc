@@ -1,0 +1,102 @@
+// Paged attention on the CPU against a contiguous scalar reference, with shuffled pages.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "gtest/gtest.h"
+#include "runtime/backend/cpu/cpu_backend.h"
+#include "runtime/quant/half.h"
+#include "tests/unit/backend/backend_test_util.h"
+
+namespace smollm::runtime {
+namespace {
+
+using testing::RandomFloats;
+using testing::View;
+
+float RoundF16(float x) { return Fp16ToFp32(Fp32ToFp16(x)); }
+
+// Two sequences of different lengths in one step, the second only partly new (its
+// earlier positions come from a previous step), pages assigned in shuffled order.
+TEST(CpuAttention, MatchesContiguousReference) {
+  ThreadPool pool(2);
+  CpuBackend backend(pool, 1024);
+  const int n_layers = 2, n_heads = 8, n_kv_heads = 2, head_dim = 32, page_size = 4;
+  const int group = n_heads / n_kv_heads;
+  KvCacheShape shape{n_layers, n_kv_heads, head_dim, page_size, 16};
+  auto cache = AllocateKvCache(backend, shape);
+  ASSERT_TRUE(cache.ok());
+
+  const int len0 = 9, len1 = 6;  // total positions of each sequence
+  std::vector<int32_t> pages(16);
+  std::iota(pages.begin(), pages.end(), 0);
+  std::shuffle(pages.begin(), pages.end(), std::mt19937(4));
+  const std::vector<int32_t> page_ids = {pages[0], pages[1], pages[2], pages[3], pages[4]};
+  const std::vector<int32_t> page_table_begin = {0, 3, 5};  // seq0: 3 pages, seq1: 2
+
+  // Step 1 stores seq1's first 4 positions; step 2 stores seq0 entirely and seq1's rest.
+  const int kv_dim = n_kv_heads * head_dim;
+  std::vector<float> k_all0 = RandomFloats(len0 * kv_dim, 1), v_all0 = RandomFloats(len0 * kv_dim, 2);
+  std::vector<float> k_all1 = RandomFloats(len1 * kv_dim, 3), v_all1 = RandomFloats(len1 * kv_dim, 4);
+  const int layer = 1;
+  {
+    std::vector<Pos> pos = {0, 1, 2, 3};
+    std::vector<int32_t> seq = {1, 1, 1, 1};
+    AttentionBatch batch{pos, seq, page_table_begin, page_ids};
+    std::vector<float> k(k_all1.begin(), k_all1.begin() + 4 * kv_dim);
+    std::vector<float> v(v_all1.begin(), v_all1.begin() + 4 * kv_dim);
+    backend.StoreKv(*cache, layer, View(k, 4, kv_dim), View(v, 4, kv_dim), batch);
+  }
+  std::vector<Pos> pos;
+  std::vector<int32_t> seq;
+  std::vector<float> k, v;
+  for (int p = 0; p < len0; ++p) {
+    pos.push_back(p);
+    seq.push_back(0);
+    k.insert(k.end(), k_all0.begin() + p * kv_dim, k_all0.begin() + (p + 1) * kv_dim);
+    v.insert(v.end(), v_all0.begin() + p * kv_dim, v_all0.begin() + (p + 1) * kv_dim);
+  }
+  for (int p = 4; p < len1; ++p) {
+    pos.push_back(p);
+    seq.push_back(1);
+    k.insert(k.end(), k_all1.begin() + p * kv_dim, k_all1.begin() + (p + 1) * kv_dim);
+    v.insert(v.end(), v_all1.begin() + p * kv_dim, v_all1.begin() + (p + 1) * kv_dim);
+  }
+  const int n = static_cast<int>(pos.size());
+  AttentionBatch batch{pos, seq, page_table_begin, page_ids};
+  backend.StoreKv(*cache, layer, View(k, n, kv_dim), View(v, n, kv_dim), batch);
+
+  std::vector<float> q = RandomFloats(n * n_heads * head_dim, 5);
+  std::vector<float> out(q.size(), NAN);
+  backend.Attention(*cache, layer, n_heads, View(q, n, n_heads * head_dim), batch,
+                    View(out, n, n_heads * head_dim));
+
+  for (int t = 0; t < n; ++t) {
+    const std::vector<float>& ks = seq[t] == 0 ? k_all0 : k_all1;
+    const std::vector<float>& vs = seq[t] == 0 ? v_all0 : v_all1;
+    for (int h = 0; h < n_heads; ++h) {
+      const int kvh = h / group;
+      std::vector<double> scores(pos[t] + 1);
+      double max_score = -1e30;
+      for (int j = 0; j <= pos[t]; ++j) {
+        double s = 0;
+        for (int d = 0; d < head_dim; ++d) {
+          s += double(q[(t * n_heads + h) * head_dim + d]) * RoundF16(ks[j * kv_dim + kvh * head_dim + d]);
+        }
+        scores[j] = s / std::sqrt(double(head_dim));
+        max_score = std::max(max_score, scores[j]);
+      }
+      double denom = 0;
+      for (double& s : scores) denom += (s = std::exp(s - max_score));
+      for (int d = 0; d < head_dim; ++d) {
+        double ref = 0;
+        for (int j = 0; j <= pos[t]; ++j) ref += scores[j] / denom * RoundF16(vs[j * kv_dim + kvh * head_dim + d]);
+        ASSERT_NEAR(out[(t * n_heads + h) * head_dim + d], ref, 1e-5) << t << " " << h << " " << d;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace smollm::runtime

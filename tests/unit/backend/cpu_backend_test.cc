@@ -1,0 +1,137 @@
+// CPU backend element-wise ops and matmul against plain scalar references on random data.
+#include "runtime/backend/cpu/cpu_backend.h"
+
+#include <cmath>
+
+#include "gtest/gtest.h"
+#include "tests/unit/backend/backend_test_util.h"
+
+namespace smollm::runtime {
+namespace {
+
+using testing::MakeWeight;
+using testing::RandomFloats;
+using testing::TestWeight;
+using testing::View;
+
+class CpuBackendTest : public ::testing::TestWithParam<int> {
+ protected:
+  CpuBackendTest() : pool_(GetParam()), backend_(pool_, 4096) {}
+  ThreadPool pool_;
+  CpuBackend backend_;
+};
+
+TEST_P(CpuBackendTest, MatMulMatchesScalarReference) {
+  for (GgmlType type : {GgmlType::kF32, GgmlType::kQ8_0, GgmlType::kQ5_0, GgmlType::kQ4_K,
+                        GgmlType::kQ6_K}) {
+    for (int64_t n_tokens : {1, 3, 17}) {
+      SCOPED_TRACE(::testing::Message() << NameOf(type) << " n=" << n_tokens);
+      const int64_t rows = 37, cols = 512;
+      TestWeight w = MakeWeight(type, rows, cols, 11);
+      auto weight = backend_.UploadWeight(w.Host());
+      ASSERT_TRUE(weight.ok()) << weight.status();
+      std::vector<float> x = RandomFloats(n_tokens * cols, 5);
+      std::vector<float> out(n_tokens * rows, NAN);
+      backend_.MatMul(*weight, View(x, n_tokens, cols), View(out, n_tokens, rows));
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        for (int64_t r = 0; r < rows; ++r) {
+          double ref = 0;
+          for (int64_t i = 0; i < cols; ++i) ref += double(w.dequantized[r * cols + i]) * x[t * cols + i];
+          ASSERT_NEAR(out[t * rows + r], ref, 1e-4 * (1 + std::abs(ref))) << t << "," << r;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(CpuBackendTest, EmbedDequantizesRows) {
+  TestWeight table = MakeWeight(GgmlType::kQ6_K, 50, 256, 3);
+  auto weight = backend_.UploadWeight(table.Host());
+  ASSERT_TRUE(weight.ok());
+  const std::vector<TokenId> tokens = {49, 0, 7, 7, 23};
+  std::vector<float> out(tokens.size() * 256);
+  backend_.Embed(*weight, tokens, View(out, tokens.size(), 256));
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    for (int i = 0; i < 256; ++i) {
+      ASSERT_EQ(out[t * 256 + i], table.dequantized[tokens[t] * 256 + i]);
+    }
+  }
+}
+
+TEST_P(CpuBackendTest, RmsNorm) {
+  const int64_t n = 5, d = 576;
+  std::vector<float> x = RandomFloats(n * d, 1, 3.0f);
+  std::vector<float> gain = RandomFloats(d, 2);
+  TestWeight g{GgmlType::kF32, 1, d, std::vector<uint8_t>(d * 4), gain};
+  std::memcpy(g.bytes.data(), gain.data(), d * 4);
+  auto weight = backend_.UploadWeight(g.Host());
+  ASSERT_TRUE(weight.ok());
+  std::vector<float> out(n * d);
+  backend_.RmsNorm(View(x, n, d), *weight, 1e-5f, View(out, n, d));
+  for (int64_t t = 0; t < n; ++t) {
+    double ss = 0;
+    for (int64_t i = 0; i < d; ++i) ss += double(x[t * d + i]) * x[t * d + i];
+    const double scale = 1.0 / std::sqrt(ss / d + 1e-5);
+    for (int64_t i = 0; i < d; ++i) {
+      ASSERT_NEAR(out[t * d + i], x[t * d + i] * scale * gain[i], 1e-5);
+    }
+  }
+}
+
+TEST_P(CpuBackendTest, RopeRotatesAdjacentPairs) {
+  const int n_heads = 3, head_dim = 16;
+  const std::vector<Pos> positions = {0, 1, 5, 1000};
+  std::vector<float> x = RandomFloats(positions.size() * n_heads * head_dim, 9);
+  std::vector<float> ref = x;
+  backend_.Rope(View(x, positions.size(), n_heads * head_dim), {n_heads, head_dim, 10000.0f},
+                positions);
+  for (size_t t = 0; t < positions.size(); ++t) {
+    for (int h = 0; h < n_heads; ++h) {
+      for (int i = 0; i < head_dim / 2; ++i) {
+        const double angle = positions[t] * std::pow(10000.0, -2.0 * i / head_dim);
+        const float* v = &ref[(t * n_heads + h) * head_dim];
+        const double a = v[2 * i], b = v[2 * i + 1];
+        const float* got = &x[(t * n_heads + h) * head_dim];
+        ASSERT_NEAR(got[2 * i], a * std::cos(angle) - b * std::sin(angle), 2e-3);
+        ASSERT_NEAR(got[2 * i + 1], a * std::sin(angle) + b * std::cos(angle), 2e-3);
+      }
+    }
+  }
+}
+
+TEST_P(CpuBackendTest, SiluMulAddGather) {
+  const int64_t n = 4, d = 300;
+  std::vector<float> g = RandomFloats(n * d, 1, 4.0f), u = RandomFloats(n * d, 2);
+  std::vector<float> out(n * d);
+  backend_.SiluMul(View(g, n, d), View(u, n, d), View(out, n, d));
+  for (int64_t i = 0; i < n * d; ++i) {
+    ASSERT_NEAR(out[i], g[i] / (1 + std::exp(-double(g[i]))) * u[i], 1e-5);
+  }
+  std::vector<float> sum = g;
+  backend_.Add(View(sum, n, d), View(u, n, d));
+  for (int64_t i = 0; i < n * d; ++i) ASSERT_EQ(sum[i], g[i] + u[i]);
+  std::vector<float> gathered(2 * d);
+  const std::vector<int32_t> rows = {3, 1};
+  backend_.GatherRows(View(g, n, d), rows, View(gathered, 2, d));
+  for (int64_t i = 0; i < d; ++i) {
+    ASSERT_EQ(gathered[i], g[3 * d + i]);
+    ASSERT_EQ(gathered[d + i], g[1 * d + i]);
+  }
+}
+
+TEST_P(CpuBackendTest, RejectsUnsupportedOrMisSizedWeights) {
+  std::vector<uint8_t> bytes(84);
+  EXPECT_EQ(backend_.UploadWeight({GgmlType::kQ2_K, 1, 256, bytes}).status().code(),
+            absl::StatusCode::kUnimplemented);
+  std::vector<uint8_t> short_bytes(100);
+  EXPECT_EQ(backend_.UploadWeight({GgmlType::kQ8_0, 3, 32, short_bytes}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  std::vector<uint8_t> wide(8192 * 4);
+  EXPECT_EQ(backend_.UploadWeight({GgmlType::kF32, 1, 8192, wide}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, CpuBackendTest, ::testing::Values(1, 2));
+
+}  // namespace
+}  // namespace smollm::runtime
