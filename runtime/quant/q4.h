@@ -27,8 +27,8 @@ struct BlockQ4_1 {
 };
 static_assert(sizeof(BlockQ4_1) == 20 && offsetof(BlockQ4_1, qs) == 4);
 
-// y[0..31] from one block. The expression shapes (one product, then one sum) are part of
-// the bit-exact contract: never let a compiler fuse them into an FMA.
+// y[0..31] from one block. d * q is exact in fp32 (11 + 4 significant bits), so Q4_1's
+// value is rounded once, by the addition; an FMA gives the same bits.
 inline void DequantizeBlock(const BlockQ4_0& b, float* y) {
   const float d = Fp16ToFp32(b.d);
   for (int i = 0; i < 16; ++i) {

@@ -30,8 +30,9 @@ inline int Q4KQuant(const BlockQ4_K& b, int i) {
   return ((i / 32) % 2 == 0) ? (byte & 0x0f) : (byte >> 4);
 }
 
-// y[0..255] from one block. (d*scale) and (dmin*min) are rounded to fp32 first, then
-// y = ds * q - dm with no FMA contraction: this order is the bit-exact contract.
+// y[0..255] from one block. d * scale, dmin * min and ds * q are all exact in fp32 (at
+// most 11 + 6 + 4 significant bits), so each value is rounded once, by the subtraction:
+// any evaluation order, or an FMA, gives the same bits.
 inline void DequantizeBlock(const BlockQ4_K& b, float* y) {
   const float d = Fp16ToFp32(b.d);
   const float dmin = Fp16ToFp32(b.dmin);

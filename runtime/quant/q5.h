@@ -42,7 +42,7 @@ inline int Q5Quant(const uint8_t* qs, uint32_t qh, int i) {
   return low | static_cast<int>(((qh >> i) & 1u) << 4);
 }
 
-// y[0..31] from one block; no FMA contraction allowed (bit-exact contract).
+// y[0..31] from one block. d * q is exact in fp32, so only Q5_1's addition rounds.
 inline void DequantizeBlock(const BlockQ5_0& b, float* y) {
   const float d = Fp16ToFp32(b.d);
   const uint32_t qh = LoadQ5High(b.qh);

@@ -30,7 +30,7 @@ inline int Q5KQuant(const BlockQ5_K& b, int i) {
   return low | (((b.qh[i % 32] >> (i / 32)) & 1) << 4);
 }
 
-// y[0..255] from one block; same evaluation order as Q4_K (bit-exact contract).
+// y[0..255] from one block. As in Q4_K, only the final subtraction rounds.
 inline void DequantizeBlock(const BlockQ5_K& b, float* y) {
   const float d = Fp16ToFp32(b.d);
   const float dmin = Fp16ToFp32(b.dmin);

@@ -37,8 +37,9 @@ inline int Q6KQuant(const BlockQ6_K& b, int i) {
   return low | (high << 4);
 }
 
-// y[0..255] from one block. (d*scale) is rounded to fp32 first, then multiplied by the
-// quant: this order is the bit-exact contract.
+// y[0..255] from one block. |d * scale * (q - 32)| needs under 24 significant bits
+// (fp16 significand < 2^11, |scale| <= 2^7, |q - 32| <= 2^5), so every value is exact and
+// the evaluation order cannot matter.
 inline void DequantizeBlock(const BlockQ6_K& b, float* y) {
   const float d = Fp16ToFp32(b.d);
   for (int i = 0; i < 256; ++i) {

@@ -2,14 +2,14 @@
 // plus F32/F16/BF16 conversion. Plain scalar code, written for quality and clarity.
 //
 // Q8_0, Q8_1, Q5_0 and Q8_K produce the same bytes as ggml's reference quantizers
-// (quantize_row_*_ref) for finite inputs in range. Q4_K and Q6_K search their scales
-// (least squares over a grid, then alternating refinement, then a local search over the
-// rounded 6/8-bit sub-block scales) and reach a lower round-trip RMSE than ggml's
-// reference quantizers; their bytes differ from ggml's.
+// (quantize_row_*_ref) for finite inputs whose fp16 fields (scales, Q8_1's d * sum) fit
+// in fp16. Q4_K and Q6_K search their scales (least squares over a grid, alternating
+// refinement, then a local search over the rounded 6/8-bit sub-block scales) and reach a
+// lower round-trip RMSE than ggml's reference quantizers; their bytes differ from ggml's.
 //
 // Block functions take finite values (QuantizeRow checks that). Magnitudes beyond what a
-// format's fp16 scales can express saturate to the largest representable values instead
-// of producing infinities.
+// format's fp16 fields can express saturate to the largest representable values, where
+// ggml would store infinities.
 #pragma once
 
 #include <cstdint>
