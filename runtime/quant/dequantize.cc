@@ -87,7 +87,8 @@ absl::Status DequantizeRow(GgmlType type, std::span<const uint8_t> src, std::spa
   }
   switch (type) {
     case GgmlType::kF32:
-      std::memcpy(dst.data(), src.data(), src.size());  // keeps NaN payloads bit for bit
+      // Keeps NaN payloads bit for bit. (memcpy must not see the null of an empty span.)
+      if (!src.empty()) std::memcpy(dst.data(), src.data(), src.size());
       break;
     case GgmlType::kF16: DecodeF16(src, dst); break;
     case GgmlType::kBF16: DecodeBf16(src, dst); break;

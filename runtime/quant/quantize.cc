@@ -77,7 +77,9 @@ absl::Status QuantizeRow(GgmlType type, std::span<const float> src, std::span<ui
     }
   }
   switch (type) {
-    case GgmlType::kF32: std::memcpy(dst.data(), src.data(), dst.size()); break;
+    case GgmlType::kF32:
+      if (!dst.empty()) std::memcpy(dst.data(), src.data(), dst.size());
+      break;
     case GgmlType::kF16: EncodeHalf(src, dst, Fp32ToFp16); break;
     case GgmlType::kBF16: EncodeHalf(src, dst, Fp32ToBf16); break;
     case GgmlType::kQ8_0: EncodeBlocks(src, dst, QuantizeBlockQ8_0); break;

@@ -295,6 +295,15 @@ TEST(QuantizeRow, PlainTypesConvertEveryValue) {
   }
 }
 
+TEST(QuantizeRow, EmptyRowIsFine) {
+  for (GgmlType type : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0,
+                        GgmlType::kQ8_1, GgmlType::kQ5_0, GgmlType::kQ4_K, GgmlType::kQ6_K,
+                        GgmlType::kQ8_K}) {
+    EXPECT_TRUE(CanQuantize(type));
+    EXPECT_TRUE(QuantizeRow(type, {}, {}).ok()) << NameOf(type);
+  }
+}
+
 TEST(QuantizeRow, SizeAndTypeErrors) {
   const std::vector<float> x(256, 0.5f);
   std::vector<uint8_t> bytes(144);
