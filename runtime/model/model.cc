@@ -17,7 +17,7 @@ absl::Status InFile(const std::string& path, const absl::Status& status) {
 
 absl::StatusOr<std::unique_ptr<Model>> Model::Open(const std::string& path) {
   auto gguf = GgufFile::Open(path);
-  if (!gguf.ok()) return InFile(path, gguf.status());
+  if (!gguf.ok()) return gguf.status();  // already names the file
   auto config = ModelConfigFromGguf(*gguf);
   if (!config.ok()) return InFile(path, config.status());
   if (absl::Status s = ValidateTensors(*config, *gguf); !s.ok()) return InFile(path, s);
