@@ -93,7 +93,12 @@ void BpeTokenizer::EncodeRaw(std::string_view text, Scratch* scratch,
 void BpeTokenizer::EncodeWord(std::string_view word, Scratch* scratch,
                               std::vector<TokenId>* out) const {
   if (word.size() == 1) {
-    out->push_back(byte_token_[static_cast<uint8_t>(word[0])]);
+    const TokenId id = byte_token_[static_cast<uint8_t>(word[0])];
+    if (id >= 0) {
+      out->push_back(id);
+    } else {
+      EmitBytes(word, out);
+    }
     return;
   }
   if (pre_.ignore_merges) {
@@ -145,10 +150,15 @@ void BpeTokenizer::EncodeWord(std::string_view word, Scratch* scratch,
       out->push_back(s.token);
       continue;
     }
-    // A merge whose result is not in the vocabulary (real vocabularies have none):
-    // fall back to one token per byte.
-    for (uint32_t k = 0; k < s.len; ++k) {
-      out->push_back(byte_token_[static_cast<uint8_t>(word[s.start + k])]);
+    // A byte without a token, or a merge whose result is not in the vocabulary.
+    EmitBytes(word.substr(s.start, s.len), out);
+  }
+}
+
+void BpeTokenizer::EmitBytes(std::string_view bytes, std::vector<TokenId>* out) const {
+  for (char c : bytes) {
+    for (TokenId id : fallback_[static_cast<uint8_t>(c)]) {
+      if (id >= 0) out->push_back(id);
     }
   }
 }

@@ -38,8 +38,8 @@ class BpeTokenizer {
  public:
   // Validates `data` and builds the tables. InvalidArgument, naming the field and index,
   // for: no tokens; token_types of the wrong size or an unknown type value; duplicate
-  // token texts; a byte with no token of its own (byte-level BPE needs all 256); a
-  // merge without "left right" form, or whose sides are not byte-level tokens; a
+  // token texts; a merge without "left right" form, or whose sides are not
+  // byte-level tokens; a
   // bos/eos/eot/pad/unk id outside the vocabulary; add_bos/add_eos without the token;
   // an unsupported pre-tokenizer name.
   static absl::StatusOr<BpeTokenizer> Create(const TokenizerData& data);
@@ -52,7 +52,8 @@ class BpeTokenizer {
   BpeTokenizer& operator=(const BpeTokenizer&) = delete;
 
   // Any bytes are accepted: undecodable UTF-8 bytes tokenize as U+FFFD would, as in
-  // llama.cpp. Appends to *out.
+  // llama.cpp. A byte that has no token of its own (SmolLM2 lacks 21, e.g. 0x04) and
+  // never merges into one is dropped, again as llama.cpp does. Appends to *out.
   void Encode(std::string_view text, const EncodeOptions& options,
               std::vector<TokenId>* out) const;
   std::vector<TokenId> Encode(std::string_view text, const EncodeOptions& options = {}) const;
@@ -75,6 +76,8 @@ class BpeTokenizer {
   TokenId eot_id() const { return eot_id_; }
   TokenId pad_id() const { return pad_id_; }
   TokenId unk_id() const { return unk_id_; }
+  // The token spelling byte `b` alone, or -1 when the vocabulary has none.
+  TokenId byte_token(uint8_t b) const { return byte_token_[b]; }
   bool add_bos() const { return add_bos_; }
   bool add_eos() const { return add_eos_; }
   const std::string& pre_name() const { return pre_name_; }
@@ -90,6 +93,8 @@ class BpeTokenizer {
   void EncodeRaw(std::string_view text, Scratch* scratch, std::vector<TokenId>* out) const;
   void EncodeWord(std::string_view word, Scratch* scratch, std::vector<TokenId>* out) const;
   const Merge* FindMerge(TokenId left, TokenId right) const;
+  // Appends llama.cpp's per-byte fallback tokens for `bytes`.
+  void EmitBytes(std::string_view bytes, std::vector<TokenId>* out) const;
 
   // Token texts as stored, and the bytes each decodes to, in two arenas.
   std::string text_arena_;
@@ -101,7 +106,11 @@ class BpeTokenizer {
   // Views into key_arena_, a vector so that moving the tokenizer keeps them valid.
   absl::flat_hash_map<std::string_view, TokenId> bytes_to_token_;
   std::vector<char> key_arena_;
-  TokenId byte_token_[256] = {};
+  TokenId byte_token_[256] = {};  // -1 where the vocabulary lacks the byte
+  // What llama.cpp emits for byte b inside a symbol that is not a token: the tokens
+  // whose text is each single char of b's byte-level spelling (usually b's own token
+  // or nothing). Up to two ids, -1 for none.
+  TokenId fallback_[256][2] = {};
   absl::flat_hash_map<uint64_t, Merge> merges_;  // (left << 32 | right) -> merge
   SpecialTokenSplitter specials_;
   std::string pre_name_;

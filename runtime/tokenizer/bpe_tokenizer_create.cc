@@ -147,16 +147,21 @@ absl::StatusOr<BpeTokenizer> BpeTokenizer::Create(const TokenizerData& data) {
     tok.bytes_to_token_.emplace(key, static_cast<TokenId>(i));
   }
 
-  // Every byte needs a token: it is where merging starts.
+  // Byte tokens: where merging starts. Vocabularies may lack some (SmolLM2 has no token
+  // for 0x04, 0xC0, 0xFF, ...); such bytes cannot merge and are dropped on output.
   for (int b = 0; b < 256; ++b) {
     const char c = static_cast<char>(b);
     auto it = tok.bytes_to_token_.find(std::string_view(&c, 1));
-    if (it == tok.bytes_to_token_.end()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "tokens: no token for byte 0x%02X (byte-level text %s)", b,
-          Quote(ByteLevelEncode(std::string_view(&c, 1)))));
+    tok.byte_token_[b] = it == tok.bytes_to_token_.end() ? -1 : it->second;
+    // llama.cpp's fallback looks up each char of the byte-level spelling as a text.
+    const std::string spelled = ByteLevelEncode(std::string_view(&c, 1));
+    for (size_t k = 0; k < 2; ++k) {
+      tok.fallback_[b][k] = -1;
+      if (k < spelled.size()) {
+        auto t = by_text.find(std::string_view(&spelled[k], 1));
+        if (t != by_text.end()) tok.fallback_[b][k] = t->second;
+      }
     }
-    tok.byte_token_[b] = it->second;
   }
 
   // Merges: both sides must be byte-level tokens; the first occurrence of a pair wins.
