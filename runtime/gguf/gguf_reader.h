@@ -50,7 +50,8 @@ struct GgufTensorInfo {
 //   DataLoss        - anything that needs bytes past the end of the buffer: truncation
 //                     inside any field, a string/array/count that could not fit in the
 //                     bytes left, a data section or tensor data that ends past the end.
-//                     A strict prefix of a valid file with tensors always gives DataLoss.
+//                     So any prefix of a valid file that ends before its last tensor's
+//                     data does gives DataLoss (trailing padding alone is not needed).
 //   InvalidArgument - malformed content inside the buffer: bad magic, unsupported version
 //                     (1: 32-bit counts, or anything but 2 and 3), unknown value or tensor
 //                     type, duplicate keys or tensor names, empty key or tensor name,
@@ -59,7 +60,10 @@ struct GgufTensorInfo {
 //                     that is not a nonzero power-of-two uint32, an unaligned tensor
 //                     offset, overlapping tensor data, arrays nested deeper than
 //                     kGgufMaxArrayDepth.
-//   Open adds MappedFile's errors (NotFound, PermissionDenied, ...).
+//   Open prefixes "<path>: " to these and adds MappedFile's errors (NotFound,
+//   PermissionDenied, ...).
+// Nothing here aborts, and no allocation is sized by a count read from the file before
+// the bytes it claims have been seen.
 class GgufFile {
  public:
   // Maps `path` and parses it; the result owns the mapping.

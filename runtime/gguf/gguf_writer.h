@@ -92,7 +92,9 @@ class GgufWriter {
 
 // Streams tensor data after StartFile: the bytes of the tensors, in declaration order, in
 // chunks of any size. Move-only; the file is closed by Finish() or, incompletely, by the
-// destructor. After any error every later call fails with FailedPrecondition.
+// destructor (a stream dropped early leaves a partial file behind). After any error every
+// later call fails with FailedPrecondition. The GgufWriter that started it must outlive
+// it, unmoved and unchanged.
 class GgufStreamWriter {
  public:
   GgufStreamWriter(GgufStreamWriter&& other) noexcept;
