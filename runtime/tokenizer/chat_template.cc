@@ -46,9 +46,9 @@ absl::Status ValidateMessages(absl::Span<const ChatMessage> messages) {
     const std::string prefix = absl::StrCat("messages[", i, "]");
     if (message.role != "system" && message.role != "user" && message.role != "assistant" &&
         message.role != "tool") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          prefix, ".role: unknown role \"", absl::CHexEscape(message.role),
-          "\" (expected system, user, assistant or tool)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(prefix, ".role: unknown role \"", absl::CHexEscape(message.role),
+                       "\" (expected system, user, assistant or tool)"));
     }
     RETURN_IF_ERROR(CheckUtf8(message.content, absl::StrCat(prefix, ".content")));
     RETURN_IF_ERROR(CheckUtf8(message.tool_call_id, absl::StrCat(prefix, ".tool_call_id")));
@@ -79,8 +79,7 @@ absl::StatusOr<std::string> RenderChat(ChatTemplateFamily family,
         return absl::InvalidArgumentError(
             "options.date: required by the SmolLM3 template (see TodayChatDate)");
       }
-      return chat_internal::RenderSmolLM3(messages, options,
-                                          xml_tools ? &*xml_tools : nullptr,
+      return chat_internal::RenderSmolLM3(messages, options, xml_tools ? &*xml_tools : nullptr,
                                           python_tools ? &*python_tools : nullptr);
     case ChatTemplateFamily::kSmolLM2:
       return chat_internal::RenderChatML(messages, options.add_generation_prompt,
@@ -92,9 +91,9 @@ absl::StatusOr<std::string> RenderChat(ChatTemplateFamily family,
 }
 
 std::string FormatChatDate(int year, int month, int day) {
-  static constexpr std::string_view kMonths[] = {
-      "January", "February", "March",     "April",   "May",      "June",
-      "July",    "August",   "September", "October", "November", "December"};
+  static constexpr std::string_view kMonths[] = {"January",   "February", "March",    "April",
+                                                 "May",       "June",     "July",     "August",
+                                                 "September", "October",  "November", "December"};
   const std::string_view name = kMonths[std::clamp(month, 1, 12) - 1];
   return absl::StrFormat("%02d %s %d", day, name, year);
 }

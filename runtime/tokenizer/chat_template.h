@@ -39,7 +39,7 @@ struct ChatTemplateDetection {
 ChatTemplateDetection DetectChatTemplate(std::string_view template_text);
 
 struct ChatMessage {
-  std::string role;  // "system", "user", "assistant" or "tool"
+  std::string role;     // "system", "user", "assistant" or "tool"
   std::string content;  // UTF-8; empty also stands for a missing (None) content
   // JSON array text of the tool calls an assistant turn made, or empty. Validated, but neither
   // SmolLM template renders it: the calls must also be in `content` (SmolLM3 writes them as

@@ -50,8 +50,8 @@ uint64_t Fnv1a64(std::string_view text) {
 // slices (its Jinja engine lacks them) and files may end with a newline.
 std::string Normalize(std::string_view text) {
   std::string out = PythonReplace(text, "[:]", "");
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ' ||
-                          out.back() == '\t')) {
+  while (!out.empty() &&
+         (out.back() == '\n' || out.back() == '\r' || out.back() == ' ' || out.back() == '\t')) {
     out.pop_back();
   }
   return out;
@@ -61,9 +61,12 @@ std::string Normalize(std::string_view text) {
 
 std::string_view ChatTemplateFamilyName(ChatTemplateFamily family) {
   switch (family) {
-    case ChatTemplateFamily::kSmolLM3: return "smollm3";
-    case ChatTemplateFamily::kSmolLM2: return "smollm2";
-    case ChatTemplateFamily::kChatML: return "chatml";
+    case ChatTemplateFamily::kSmolLM3:
+      return "smollm3";
+    case ChatTemplateFamily::kSmolLM2:
+      return "smollm2";
+    case ChatTemplateFamily::kChatML:
+      return "chatml";
   }
   return "chatml";
 }

@@ -12,9 +12,8 @@ namespace smollm::runtime::chat_internal {
 
 // SmolLM3's template. `xml_tools` / `python_tools` are the parsed JSON arrays, or nullptr
 // when not given; options.date is non-empty.
-std::string RenderSmolLM3(absl::Span<const ChatMessage> messages,
-                          const ChatRenderOptions& options, const JsonValue* xml_tools,
-                          const JsonValue* python_tools);
+std::string RenderSmolLM3(absl::Span<const ChatMessage> messages, const ChatRenderOptions& options,
+                          const JsonValue* xml_tools, const JsonValue* python_tools);
 
 // ChatML: "<|im_start|>{role}\n{content}<|im_end|>\n" per message. A non-empty
 // `default_system` is emitted first when the first message is not a system message

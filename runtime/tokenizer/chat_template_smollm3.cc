@@ -71,9 +71,8 @@ void AppendToolList(const JsonValue& tools, std::string_view intro, std::string_
 
 }  // namespace
 
-std::string RenderSmolLM3(absl::Span<const ChatMessage> messages,
-                          const ChatRenderOptions& options, const JsonValue* xml_tools,
-                          const JsonValue* python_tools) {
+std::string RenderSmolLM3(absl::Span<const ChatMessage> messages, const ChatRenderOptions& options,
+                          const JsonValue* xml_tools, const JsonValue* python_tools) {
   std::string_view reasoning_mode = options.enable_thinking.value_or(true) ? kThink : kNoThink;
   std::string out = "<|im_start|>system\n";
 
@@ -89,8 +88,8 @@ std::string RenderSmolLM3(absl::Span<const ChatMessage> messages,
     } else if (Contains(system_message, kThink)) {
       reasoning_mode = kThink;
     }
-    custom_instructions = std::string(PythonRstrip(
-        PythonReplace(PythonReplace(system_message, kNoThink, ""), kThink, "")));
+    custom_instructions = std::string(
+        PythonRstrip(PythonReplace(PythonReplace(system_message, kNoThink, ""), kThink, "")));
   }
 
   if (has_system && Contains(system_message, kSystemOverride)) {

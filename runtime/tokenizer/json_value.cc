@@ -228,14 +228,30 @@ class Parser {
       if (++pos_ >= text_.size()) return Error(escape_at, "unterminated escape");
       const char e = text_[pos_++];
       switch (e) {
-        case '"': out.push_back('"'); break;
-        case '\\': out.push_back('\\'); break;
-        case '/': out.push_back('/'); break;
-        case 'b': out.push_back('\b'); break;
-        case 'f': out.push_back('\f'); break;
-        case 'n': out.push_back('\n'); break;
-        case 'r': out.push_back('\r'); break;
-        case 't': out.push_back('\t'); break;
+        case '"':
+          out.push_back('"');
+          break;
+        case '\\':
+          out.push_back('\\');
+          break;
+        case '/':
+          out.push_back('/');
+          break;
+        case 'b':
+          out.push_back('\b');
+          break;
+        case 'f':
+          out.push_back('\f');
+          break;
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
         case 'u': {
           ASSIGN_OR_RETURN(char32_t unit, ParseHex4());
           if (unit >= 0xDC00 && unit <= 0xDFFF) return Error(escape_at, "unpaired surrogate");
@@ -322,8 +338,8 @@ class Parser {
     }
     long long position = 0;  // decimal exponent of the leading digit, before `exponent`
     const size_t point = mantissa.find('.');
-    const size_t int_digits = (point == std::string_view::npos ? mantissa.size() : point) -
-                              (negative ? 1 : 0);
+    const size_t int_digits =
+        (point == std::string_view::npos ? mantissa.size() : point) - (negative ? 1 : 0);
     const size_t first_nonzero = mantissa.find_first_of("123456789");
     if (first_nonzero == std::string_view::npos) return negative ? -0.0 : 0.0;
     const long long digit_index = static_cast<long long>(first_nonzero) - (negative ? 1 : 0);

@@ -17,13 +17,27 @@ void AppendJsonString(std::string_view utf8, std::string* out) {
   for (const char ch : utf8) {
     const unsigned char c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
       default:
         if (c < 0x20) {
           absl::StrAppendFormat(out, "\\u%04x", c);
@@ -42,8 +56,8 @@ std::string PythonFloatRepr(double value) {
   if (std::isinf(value)) return value < 0 ? "-inf" : "inf";
   // Shortest round-trip digits, as CPython's repr (both pick the nearest shortest string).
   char buffer[64];
-  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value,
-                                    std::chars_format::scientific);
+  const auto result =
+      std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::scientific);
   std::string_view text(buffer, result.ptr - buffer);
   std::string out;
   if (!text.empty() && text.front() == '-') {
@@ -76,9 +90,15 @@ std::string PythonFloatRepr(double value) {
 
 void AppendJsonPython(const JsonValue& value, std::string* out) {
   switch (value.kind()) {
-    case JsonValue::Kind::kNull: out->append("null"); return;
-    case JsonValue::Kind::kBool: out->append(value.bool_value() ? "true" : "false"); return;
-    case JsonValue::Kind::kInt: out->append(value.text()); return;
+    case JsonValue::Kind::kNull:
+      out->append("null");
+      return;
+    case JsonValue::Kind::kBool:
+      out->append(value.bool_value() ? "true" : "false");
+      return;
+    case JsonValue::Kind::kInt:
+      out->append(value.text());
+      return;
     case JsonValue::Kind::kFloat: {
       const double f = value.float_value();
       if (std::isnan(f)) {
@@ -90,7 +110,9 @@ void AppendJsonPython(const JsonValue& value, std::string* out) {
       }
       return;
     }
-    case JsonValue::Kind::kString: AppendJsonString(value.text(), out); return;
+    case JsonValue::Kind::kString:
+      AppendJsonString(value.text(), out);
+      return;
     case JsonValue::Kind::kArray: {
       out->push_back('[');
       bool first = true;
@@ -167,11 +189,21 @@ void AppendPythonStringRepr(std::string_view utf8, std::string* out) {
 
 void AppendPythonRepr(const JsonValue& value, std::string* out) {
   switch (value.kind()) {
-    case JsonValue::Kind::kNull: out->append("None"); return;
-    case JsonValue::Kind::kBool: out->append(value.bool_value() ? "True" : "False"); return;
-    case JsonValue::Kind::kInt: out->append(value.text()); return;
-    case JsonValue::Kind::kFloat: out->append(PythonFloatRepr(value.float_value())); return;
-    case JsonValue::Kind::kString: AppendPythonStringRepr(value.text(), out); return;
+    case JsonValue::Kind::kNull:
+      out->append("None");
+      return;
+    case JsonValue::Kind::kBool:
+      out->append(value.bool_value() ? "True" : "False");
+      return;
+    case JsonValue::Kind::kInt:
+      out->append(value.text());
+      return;
+    case JsonValue::Kind::kFloat:
+      out->append(PythonFloatRepr(value.float_value()));
+      return;
+    case JsonValue::Kind::kString:
+      AppendPythonStringRepr(value.text(), out);
+      return;
     case JsonValue::Kind::kArray: {
       out->push_back('[');
       bool first = true;

@@ -69,8 +69,8 @@ bool IsPythonWhitespace(char32_t c) {
   // The full set for which Python's str.isspace() is true (it is stable across Unicode
   // versions since 6.3): bidi classes WS, B and S plus category Zs.
   return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
-         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-         c == 0x202F || c == 0x205F || c == 0x3000;
+         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+         c == 0x205F || c == 0x3000;
 }
 
 std::string_view PythonRstrip(std::string_view text) {

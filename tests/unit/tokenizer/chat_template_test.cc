@@ -13,14 +13,18 @@
 namespace smollm::runtime {
 namespace {
 
-std::string SmolLM3Text() { return testing::ReadFixture("chat_template/smollm3_chat_template.jinja"); }
-std::string SmolLM2Text() { return testing::ReadFixture("chat_template/smollm2_chat_template.jinja"); }
+std::string SmolLM3Text() {
+  return testing::ReadFixture("chat_template/smollm3_chat_template.jinja");
+}
+std::string SmolLM2Text() {
+  return testing::ReadFixture("chat_template/smollm2_chat_template.jinja");
+}
 
 TEST(DetectChatTemplate, ReleasedSmolLM3AndConverterVariant) {
   const std::string text = SmolLM3Text();
   ASSERT_TRUE(absl::StrContains(text, "xml_tools[:]"));
-  for (const std::string& variant :
-       {text, absl::StrReplaceAll(text, {{"[:]", ""}}), text + "\n\n", text.substr(0, text.size() - 1)}) {
+  for (const std::string& variant : {text, absl::StrReplaceAll(text, {{"[:]", ""}}), text + "\n\n",
+                                     text.substr(0, text.size() - 1)}) {
     const ChatTemplateDetection detection = DetectChatTemplate(variant);
     EXPECT_EQ(detection.family, ChatTemplateFamily::kSmolLM3);
     EXPECT_EQ(detection.warning, "");
@@ -31,10 +35,12 @@ TEST(DetectChatTemplate, EditedSmolLM3Warns) {
   const std::string edited = absl::StrReplaceAll(SmolLM3Text(), {{"June 2025", "July 2025"}});
   const ChatTemplateDetection detection = DetectChatTemplate(edited);
   EXPECT_EQ(detection.family, ChatTemplateFamily::kSmolLM3);
-  EXPECT_TRUE(absl::StrContains(detection.warning, "differs from the released")) << detection.warning;
+  EXPECT_TRUE(absl::StrContains(detection.warning, "differs from the released"))
+      << detection.warning;
 
   const std::string pre_release = absl::StrReplaceAll(
-      SmolLM3Text(), {{"{{- \"### Tools\\n\\n\" -}}", "{{- \"## Tools\\n\\n### XML Tools\\n\\n\" -}}"}});
+      SmolLM3Text(),
+      {{"{{- \"### Tools\\n\\n\" -}}", "{{- \"## Tools\\n\\n### XML Tools\\n\\n\" -}}"}});
   ASSERT_NE(pre_release, SmolLM3Text());
   const ChatTemplateDetection old = DetectChatTemplate(pre_release);
   EXPECT_EQ(old.family, ChatTemplateFamily::kSmolLM3);
@@ -98,8 +104,8 @@ void ExpectInvalid(ChatTemplateFamily family, const std::vector<ChatMessage>& me
 
 TEST(RenderChat, InvalidInputNamesTheField) {
   const ChatMessage user{"user", "hi"};
-  for (ChatTemplateFamily family : {ChatTemplateFamily::kSmolLM3, ChatTemplateFamily::kSmolLM2,
-                                    ChatTemplateFamily::kChatML}) {
+  for (ChatTemplateFamily family :
+       {ChatTemplateFamily::kSmolLM3, ChatTemplateFamily::kSmolLM2, ChatTemplateFamily::kChatML}) {
     ExpectInvalid(family, {}, Dated(), "messages: empty");
     ExpectInvalid(family, {user, {"developer", "x"}}, Dated(), "messages[1].role");
     ExpectInvalid(family, {user, {"User", "x"}}, Dated(), "messages[1].role");

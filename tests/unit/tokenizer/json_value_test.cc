@@ -71,9 +71,15 @@ TEST(JsonValue, SurvivesRandomCorruption) {
       for (int e = 0; e < edits; ++e) {
         const size_t at = rng() % text.size();
         switch (rng() % 3) {
-          case 0: text[at] = static_cast<char>(rng() & 0xFF); break;
-          case 1: text.erase(at, 1); break;
-          default: text.insert(at, 1, "[]{}\",:\\u0e-."[rng() % 14]); break;
+          case 0:
+            text[at] = static_cast<char>(rng() & 0xFF);
+            break;
+          case 1:
+            text.erase(at, 1);
+            break;
+          default:
+            text.insert(at, 1, "[]{}\",:\\u0e-."[rng() % 14]);
+            break;
         }
         if (text.empty()) break;
       }
@@ -97,7 +103,8 @@ TEST(JsonValue, ErrorsNameTheByteOffset) {
   EXPECT_EQ(ParseJson("[1, 2,, 3]").status().message(), "invalid JSON at byte 6: expected a value");
   EXPECT_EQ(ParseJson("{\"a\": 1} x").status().message(),
             "invalid JSON at byte 9: extra data after the value");
-  EXPECT_EQ(ParseJson("\"ab\xC3\x28\"").status().message(), "invalid JSON at byte 3: invalid UTF-8");
+  EXPECT_EQ(ParseJson("\"ab\xC3\x28\"").status().message(),
+            "invalid JSON at byte 3: invalid UTF-8");
 }
 
 TEST(JsonValue, KeepsKeyOrderAndPythonDuplicateRule) {
@@ -184,8 +191,8 @@ TEST(PythonStringRepr, QuotesAndEscapes) {
   EXPECT_EQ(repr("both ' and \""), "'both \\' and \"'");
   EXPECT_EQ(repr("a\\b\n\t\r"), "'a\\\\b\\n\\t\\r'");
   EXPECT_EQ(repr(std::string("\0\x1f\x7f", 3)), "'\\x00\\x1f\\x7f'");
-  EXPECT_EQ(repr("\xC2\xA0\xC3\xA9"), "'\\xa0\xC3\xA9'");                  // nbsp, é
-  EXPECT_EQ(repr("\xE2\x80\x8B\xE6\x9D\xB1"), "'\\u200b\xE6\x9D\xB1'");    // zwsp, 東
+  EXPECT_EQ(repr("\xC2\xA0\xC3\xA9"), "'\\xa0\xC3\xA9'");                // nbsp, é
+  EXPECT_EQ(repr("\xE2\x80\x8B\xE6\x9D\xB1"), "'\\u200b\xE6\x9D\xB1'");  // zwsp, 東
   EXPECT_EQ(repr("\xF3\xA0\x80\x81\xF0\x9F\x98\x80"), "'\\U000e0001\xF0\x9F\x98\x80'");
 }
 
@@ -210,11 +217,11 @@ TEST(JsonValueText, PythonWhitespaceAndPrintable) {
 
 TEST(JsonValueText, Utf8Decoding) {
   EXPECT_FALSE(FindInvalidUtf8("ascii \xC3\xA9 \xF0\x9F\x98\x80").has_value());
-  EXPECT_EQ(FindInvalidUtf8("ab\xC0\x80"), 2u);            // overlong
-  EXPECT_EQ(FindInvalidUtf8("\xED\xA0\x80"), 0u);          // encoded surrogate
-  EXPECT_EQ(FindInvalidUtf8("x\xF4\x90\x80\x80"), 1u);     // past U+10FFFF
-  EXPECT_EQ(FindInvalidUtf8("xy\xE2\x82"), 2u);            // truncated
-  EXPECT_EQ(FindInvalidUtf8("\x80"), 0u);                  // stray continuation
+  EXPECT_EQ(FindInvalidUtf8("ab\xC0\x80"), 2u);         // overlong
+  EXPECT_EQ(FindInvalidUtf8("\xED\xA0\x80"), 0u);       // encoded surrogate
+  EXPECT_EQ(FindInvalidUtf8("x\xF4\x90\x80\x80"), 1u);  // past U+10FFFF
+  EXPECT_EQ(FindInvalidUtf8("xy\xE2\x82"), 2u);         // truncated
+  EXPECT_EQ(FindInvalidUtf8("\x80"), 0u);               // stray continuation
   std::string out;
   for (char32_t c : {U'A', U'\u00E9', U'\u6771', U'\U0001F600'}) AppendUtf8(c, &out);
   EXPECT_EQ(out, "A\xC3\xA9\xE6\x9D\xB1\xF0\x9F\x98\x80");
