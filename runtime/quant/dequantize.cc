@@ -81,28 +81,53 @@ absl::Status DequantizeRow(GgmlType type, std::span<const uint8_t> src, std::spa
                      " elements, not a multiple of the block size ", traits.block_elements));
   }
   if (src.size() != *row_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("DequantizeRow(", std::string(traits.name), "): src has ", src.size(), " bytes but ",
-                     dst.size(), " elements take ", *row_bytes));
+    return absl::InvalidArgumentError(absl::StrCat("DequantizeRow(", std::string(traits.name),
+                                                   "): src has ", src.size(), " bytes but ",
+                                                   dst.size(), " elements take ", *row_bytes));
   }
   switch (type) {
     case GgmlType::kF32:
       // Keeps NaN payloads bit for bit. (memcpy must not see the null of an empty span.)
       if (!src.empty()) std::memcpy(dst.data(), src.data(), src.size());
       break;
-    case GgmlType::kF16: DecodeF16(src, dst); break;
-    case GgmlType::kBF16: DecodeBf16(src, dst); break;
-    case GgmlType::kQ4_0: DecodeBlocks<BlockQ4_0>(src, dst, kQ4_0BlockElements); break;
-    case GgmlType::kQ4_1: DecodeBlocks<BlockQ4_1>(src, dst, kQ4_1BlockElements); break;
-    case GgmlType::kQ5_0: DecodeBlocks<BlockQ5_0>(src, dst, kQ5_0BlockElements); break;
-    case GgmlType::kQ5_1: DecodeBlocks<BlockQ5_1>(src, dst, kQ5_1BlockElements); break;
-    case GgmlType::kQ8_0: DecodeBlocks<BlockQ8_0>(src, dst, kQ8_0BlockElements); break;
-    case GgmlType::kQ8_1: DecodeBlocks<BlockQ8_1>(src, dst, kQ8_1BlockElements); break;
-    case GgmlType::kQ4_K: DecodeBlocks<BlockQ4_K>(src, dst, kQ4_KBlockElements); break;
-    case GgmlType::kQ5_K: DecodeBlocks<BlockQ5_K>(src, dst, kQ5_KBlockElements); break;
-    case GgmlType::kQ6_K: DecodeBlocks<BlockQ6_K>(src, dst, kQ6_KBlockElements); break;
-    case GgmlType::kQ8_K: DecodeBlocks<BlockQ8_K>(src, dst, kQ8_KBlockElements); break;
-    default: break;  // excluded by CanDequantize
+    case GgmlType::kF16:
+      DecodeF16(src, dst);
+      break;
+    case GgmlType::kBF16:
+      DecodeBf16(src, dst);
+      break;
+    case GgmlType::kQ4_0:
+      DecodeBlocks<BlockQ4_0>(src, dst, kQ4_0BlockElements);
+      break;
+    case GgmlType::kQ4_1:
+      DecodeBlocks<BlockQ4_1>(src, dst, kQ4_1BlockElements);
+      break;
+    case GgmlType::kQ5_0:
+      DecodeBlocks<BlockQ5_0>(src, dst, kQ5_0BlockElements);
+      break;
+    case GgmlType::kQ5_1:
+      DecodeBlocks<BlockQ5_1>(src, dst, kQ5_1BlockElements);
+      break;
+    case GgmlType::kQ8_0:
+      DecodeBlocks<BlockQ8_0>(src, dst, kQ8_0BlockElements);
+      break;
+    case GgmlType::kQ8_1:
+      DecodeBlocks<BlockQ8_1>(src, dst, kQ8_1BlockElements);
+      break;
+    case GgmlType::kQ4_K:
+      DecodeBlocks<BlockQ4_K>(src, dst, kQ4_KBlockElements);
+      break;
+    case GgmlType::kQ5_K:
+      DecodeBlocks<BlockQ5_K>(src, dst, kQ5_KBlockElements);
+      break;
+    case GgmlType::kQ6_K:
+      DecodeBlocks<BlockQ6_K>(src, dst, kQ6_KBlockElements);
+      break;
+    case GgmlType::kQ8_K:
+      DecodeBlocks<BlockQ8_K>(src, dst, kQ8_KBlockElements);
+      break;
+    default:
+      break;  // excluded by CanDequantize
   }
   return absl::OkStatus();
 }

@@ -1,5 +1,7 @@
 // Scalar reference dequantization of one row of any supported GGUF tensor type: the
-// oracle that every SIMD and CUDA kernel is tested against.
+// oracle that every SIMD and CUDA kernel is tested against. The per-block decoders it
+// dispatches to (DequantizeBlock in q4.h ... q8_k.h) are constexpr and free of library
+// calls, so CUDA code can call them directly (nvcc --expt-relaxed-constexpr).
 #pragma once
 
 #include <cstdint>

@@ -1,8 +1,8 @@
 // IEEE fp16 and bfloat16 <-> fp32 conversion in software, bit-exact and independent of
 // the CPU's F16C/AVX512-BF16 support.
 //
-// These are plain inline functions with no library calls so that a CUDA
-// __host__ __device__ wrapper can reuse them. Contracts:
+// constexpr functions with no library calls: CUDA device code can call them as they are
+// (nvcc --expt-relaxed-constexpr), and tests can check them at compile time. Contracts:
 //   Fp16ToFp32 / Bf16ToFp32: exact widening; NaN sign and payload bits are kept as they
 //     are (a signalling NaN stays signalling), like the gguf package's numpy conversion.
 //   Fp32ToFp16: round to nearest, ties to even; overflow gives +-inf; fp16 subnormals are
@@ -16,10 +16,10 @@ namespace smollm::runtime {
 
 inline constexpr float kFp16Max = 65504.0f;  // largest finite fp16
 
-inline uint32_t F32Bits(float f) { return __builtin_bit_cast(uint32_t, f); }
-inline float F32FromBits(uint32_t u) { return __builtin_bit_cast(float, u); }
+constexpr uint32_t F32Bits(float f) { return __builtin_bit_cast(uint32_t, f); }
+constexpr float F32FromBits(uint32_t u) { return __builtin_bit_cast(float, u); }
 
-inline float Fp16ToFp32(uint16_t h) {
+constexpr float Fp16ToFp32(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
   const uint32_t exponent = (h >> 10) & 0x1fu;
   const uint32_t mantissa = h & 0x3ffu;
@@ -33,7 +33,7 @@ inline float Fp16ToFp32(uint16_t h) {
   return F32FromBits(sign | ((exponent + 112u) << 23) | (mantissa << 13));
 }
 
-inline uint16_t Fp32ToFp16(float f) {
+constexpr uint16_t Fp32ToFp16(float f) {
   const uint32_t x = F32Bits(f);
   const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
   const uint32_t magnitude = x & 0x7fffffffu;
@@ -63,9 +63,9 @@ inline uint16_t Fp32ToFp16(float f) {
   return static_cast<uint16_t>(sign | h);
 }
 
-inline float Bf16ToFp32(uint16_t b) { return F32FromBits(static_cast<uint32_t>(b) << 16); }
+constexpr float Bf16ToFp32(uint16_t b) { return F32FromBits(static_cast<uint32_t>(b) << 16); }
 
-inline uint16_t Fp32ToBf16(float f) {
+constexpr uint16_t Fp32ToBf16(float f) {
   const uint32_t x = F32Bits(f);
   if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);
   // Adding 0x7fff plus the lowest kept bit rounds to nearest even; overflow carries into

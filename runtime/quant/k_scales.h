@@ -6,7 +6,8 @@
 //   bytes 0-3:  [e5 e4 | a5..a0] ... [h5 h4 | d5..d0]   scales 0-3, top bits of scales 4-7
 //   bytes 4-7:  [E5 E4 | A5..A0] ... [H5 H4 | D5..D0]   mins 0-3, top bits of mins 4-7
 //   bytes 8-11: [E3..E0 | e3..e0] ... [H3..H0 | h3..h0] low nibbles of scales/mins 4-7
-// Plain inline functions with no library calls, reusable from CUDA __host__ __device__.
+// constexpr with no library calls, so CUDA device code can call them too
+// (nvcc --expt-relaxed-constexpr), like the block decoders in q*.h.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,7 @@ struct ScaleMin {
 };
 
 // Sub-block j's (0..7) scale and min from the 12 packed bytes.
-inline ScaleMin UnpackScaleMinK(const uint8_t* packed, int j) {
+constexpr ScaleMin UnpackScaleMinK(const uint8_t* packed, int j) {
   if (j < 4) {
     return {static_cast<uint8_t>(packed[j] & 63), static_cast<uint8_t>(packed[j + 4] & 63)};
   }
@@ -30,7 +31,7 @@ inline ScaleMin UnpackScaleMinK(const uint8_t* packed, int j) {
 }
 
 // Inverse of UnpackScaleMinK: scales[8] and mins[8] (each < 64) into packed[12].
-inline void PackScalesMinsK(const uint8_t* scales, const uint8_t* mins, uint8_t* packed) {
+constexpr void PackScalesMinsK(const uint8_t* scales, const uint8_t* mins, uint8_t* packed) {
   for (int j = 0; j < 4; ++j) {
     packed[j] = static_cast<uint8_t>((scales[j] & 63) | ((scales[j + 4] >> 4) << 6));
     packed[j + 4] = static_cast<uint8_t>((mins[j] & 63) | ((mins[j + 4] >> 4) << 6));

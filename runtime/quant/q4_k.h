@@ -16,16 +16,16 @@ inline constexpr int kQ4_KBlockElements = 256;
 // q in 0..15. The nibbles come in 4 chunks of 32 bytes: chunk c holds sub-block 2c in its
 // low nibbles and sub-block 2c+1 in its high nibbles.
 struct BlockQ4_K {
-  uint16_t d;                       // fp16 super-scale of the sub-block scales
-  uint16_t dmin;                    // fp16 super-scale of the sub-block mins
-  uint8_t scales[kKScaleBytes];     // packed 6-bit scales and mins (k_scales.h)
-  uint8_t qs[128];                  // nibbles
+  uint16_t d;                    // fp16 super-scale of the sub-block scales
+  uint16_t dmin;                 // fp16 super-scale of the sub-block mins
+  uint8_t scales[kKScaleBytes];  // packed 6-bit scales and mins (k_scales.h)
+  uint8_t qs[128];               // nibbles
 };
 static_assert(sizeof(BlockQ4_K) == 144 && offsetof(BlockQ4_K, scales) == 4 &&
               offsetof(BlockQ4_K, qs) == 16);
 
 // The 4-bit quant of element i (0..255).
-inline int Q4KQuant(const BlockQ4_K& b, int i) {
+constexpr int Q4KQuant(const BlockQ4_K& b, int i) {
   const uint8_t byte = b.qs[(i / 64) * 32 + (i % 32)];
   return ((i / 32) % 2 == 0) ? (byte & 0x0f) : (byte >> 4);
 }
@@ -33,7 +33,7 @@ inline int Q4KQuant(const BlockQ4_K& b, int i) {
 // y[0..255] from one block. d * scale, dmin * min and ds * q are all exact in fp32 (at
 // most 11 + 6 + 4 significant bits), so each value is rounded once, by the subtraction:
 // any evaluation order, or an FMA, gives the same bits.
-inline void DequantizeBlock(const BlockQ4_K& b, float* y) {
+constexpr void DequantizeBlock(const BlockQ4_K& b, float* y) {
   const float d = Fp16ToFp32(b.d);
   const float dmin = Fp16ToFp32(b.dmin);
   for (int j = 0; j < 8; ++j) {

@@ -18,16 +18,16 @@ inline constexpr int kQ6_KBlockElements = 256;
 //   element 128h + l + 64 : high nibble of ql[64h + l],      bits 4-5 of qh[32h + l]
 //   element 128h + l + 96 : high nibble of ql[64h + l + 32], bits 6-7 of qh[32h + l]
 struct BlockQ6_K {
-  uint8_t ql[128];     // low 4 bits
-  uint8_t qh[64];      // high 2 bits
-  int8_t scales[16];   // sub-block scales
-  uint16_t d;          // fp16 super-scale
+  uint8_t ql[128];    // low 4 bits
+  uint8_t qh[64];     // high 2 bits
+  int8_t scales[16];  // sub-block scales
+  uint16_t d;         // fp16 super-scale
 };
 static_assert(sizeof(BlockQ6_K) == 210 && offsetof(BlockQ6_K, scales) == 192 &&
               offsetof(BlockQ6_K, d) == 208);
 
 // The 6-bit quant (0..63, before the -32 offset) of element i (0..255).
-inline int Q6KQuant(const BlockQ6_K& b, int i) {
+constexpr int Q6KQuant(const BlockQ6_K& b, int i) {
   const int half = i / 128;
   const int quarter = (i % 128) / 32;  // which of the four element groups above
   const int l = i % 32;
@@ -40,7 +40,7 @@ inline int Q6KQuant(const BlockQ6_K& b, int i) {
 // y[0..255] from one block. |d * scale * (q - 32)| needs under 24 significant bits
 // (fp16 significand < 2^11, |scale| <= 2^7, |q - 32| <= 2^5), so every value is exact and
 // the evaluation order cannot matter.
-inline void DequantizeBlock(const BlockQ6_K& b, float* y) {
+constexpr void DequantizeBlock(const BlockQ6_K& b, float* y) {
   const float d = Fp16ToFp32(b.d);
   for (int i = 0; i < 256; ++i) {
     const float ds = d * static_cast<float>(b.scales[i / 16]);

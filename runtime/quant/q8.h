@@ -13,27 +13,27 @@ inline constexpr int kQ8_1BlockElements = 32;
 
 // 34 bytes. Element i is d * qs[i].
 struct BlockQ8_0 {
-  uint16_t d;      // fp16 scale
-  int8_t qs[32];   // quants
+  uint16_t d;     // fp16 scale
+  int8_t qs[32];  // quants
 };
 static_assert(sizeof(BlockQ8_0) == 34 && offsetof(BlockQ8_0, qs) == 2);
 
 // 36 bytes. Element i is d * qs[i]; s = d * sum(qs) (fp16), used by dot products with
 // formats that carry a min (Q4_1, Q5_1) so they need not sum the activations.
 struct BlockQ8_1 {
-  uint16_t d;      // fp16 scale
-  uint16_t s;      // fp16 d * sum(qs)
-  int8_t qs[32];   // quants
+  uint16_t d;     // fp16 scale
+  uint16_t s;     // fp16 d * sum(qs)
+  int8_t qs[32];  // quants
 };
 static_assert(sizeof(BlockQ8_1) == 36 && offsetof(BlockQ8_1, qs) == 4);
 
 // y[0..31] from one block.
-inline void DequantizeBlock(const BlockQ8_0& b, float* y) {
+constexpr void DequantizeBlock(const BlockQ8_0& b, float* y) {
   const float d = Fp16ToFp32(b.d);
   for (int i = 0; i < 32; ++i) y[i] = static_cast<float>(b.qs[i]) * d;
 }
 
-inline void DequantizeBlock(const BlockQ8_1& b, float* y) {
+constexpr void DequantizeBlock(const BlockQ8_1& b, float* y) {
   const float d = Fp16ToFp32(b.d);
   for (int i = 0; i < 32; ++i) y[i] = static_cast<float>(b.qs[i]) * d;
 }

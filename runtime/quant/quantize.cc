@@ -63,16 +63,17 @@ absl::Status QuantizeRow(GgmlType type, std::span<const float> src, std::span<ui
                      " elements, not a multiple of the block size ", traits.block_elements));
   }
   if (dst.size() != *row_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("QuantizeRow(", std::string(traits.name), "): dst has ", dst.size(), " bytes but ",
-                     src.size(), " elements take ", *row_bytes));
+    return absl::InvalidArgumentError(absl::StrCat("QuantizeRow(", std::string(traits.name),
+                                                   "): dst has ", dst.size(), " bytes but ",
+                                                   src.size(), " elements take ", *row_bytes));
   }
   const bool plain = type == GgmlType::kF32 || type == GgmlType::kF16 || type == GgmlType::kBF16;
   if (!plain) {
     for (size_t i = 0; i < src.size(); ++i) {
       if (!std::isfinite(src[i])) {
-        return absl::InvalidArgumentError(absl::StrCat("QuantizeRow(", std::string(traits.name), "): src[", i,
-                                                       "] = ", src[i], " is not finite"));
+        return absl::InvalidArgumentError(absl::StrCat("QuantizeRow(", std::string(traits.name),
+                                                       "): src[", i, "] = ", src[i],
+                                                       " is not finite"));
       }
     }
   }
@@ -80,15 +81,32 @@ absl::Status QuantizeRow(GgmlType type, std::span<const float> src, std::span<ui
     case GgmlType::kF32:
       if (!dst.empty()) std::memcpy(dst.data(), src.data(), dst.size());
       break;
-    case GgmlType::kF16: EncodeHalf(src, dst, Fp32ToFp16); break;
-    case GgmlType::kBF16: EncodeHalf(src, dst, Fp32ToBf16); break;
-    case GgmlType::kQ8_0: EncodeBlocks(src, dst, QuantizeBlockQ8_0); break;
-    case GgmlType::kQ8_1: EncodeBlocks(src, dst, QuantizeBlockQ8_1); break;
-    case GgmlType::kQ5_0: EncodeBlocks(src, dst, QuantizeBlockQ5_0); break;
-    case GgmlType::kQ4_K: EncodeBlocks(src, dst, QuantizeBlockQ4_K); break;
-    case GgmlType::kQ6_K: EncodeBlocks(src, dst, QuantizeBlockQ6_K); break;
-    case GgmlType::kQ8_K: EncodeBlocks(src, dst, QuantizeBlockQ8_K); break;
-    default: break;  // excluded by CanQuantize
+    case GgmlType::kF16:
+      EncodeHalf(src, dst, Fp32ToFp16);
+      break;
+    case GgmlType::kBF16:
+      EncodeHalf(src, dst, Fp32ToBf16);
+      break;
+    case GgmlType::kQ8_0:
+      EncodeBlocks(src, dst, QuantizeBlockQ8_0);
+      break;
+    case GgmlType::kQ8_1:
+      EncodeBlocks(src, dst, QuantizeBlockQ8_1);
+      break;
+    case GgmlType::kQ5_0:
+      EncodeBlocks(src, dst, QuantizeBlockQ5_0);
+      break;
+    case GgmlType::kQ4_K:
+      EncodeBlocks(src, dst, QuantizeBlockQ4_K);
+      break;
+    case GgmlType::kQ6_K:
+      EncodeBlocks(src, dst, QuantizeBlockQ6_K);
+      break;
+    case GgmlType::kQ8_K:
+      EncodeBlocks(src, dst, QuantizeBlockQ8_K);
+      break;
+    default:
+      break;  // excluded by CanQuantize
   }
   return absl::OkStatus();
 }

@@ -9,9 +9,9 @@
 namespace smollm::runtime {
 namespace {
 
-constexpr int kMaxElements = 32;        // sub-blocks are 16 (Q6_K) or 32 (Q4_K) long
-constexpr float kZeroGroup = 1e-15f;    // below this the sub-block is treated as zero
-constexpr int kGridSteps = 20;          // starting points nmax-1 .. nmax+1, step 0.1
+constexpr int kMaxElements = 32;      // sub-blocks are 16 (Q6_K) or 32 (Q4_K) long
+constexpr float kZeroGroup = 1e-15f;  // below this the sub-block is treated as zero
+constexpr int kGridSteps = 20;        // starting points nmax-1 .. nmax+1, step 0.1
 constexpr int kRefineRounds = 8;
 
 // Least-squares (scale, offset) for x ~ scale * q + offset with offset <= 0; nullopt if
@@ -146,8 +146,8 @@ float FitSymmetric(std::span<const float> x, int nmax) {
       const double magnitude = std::fabs(target) + 0.1 * step;
       const double inv_scale = (target < 0 ? -magnitude : magnitude) / max;
       for (size_t i = 0; i < x.size(); ++i) {
-        q[i] = static_cast<int8_t>(
-            RoundClamp(static_cast<float>(inv_scale * x[i]), -nmax, nmax - 1));
+        q[i] =
+            static_cast<int8_t>(RoundClamp(static_cast<float>(inv_scale * x[i]), -nmax, nmax - 1));
       }
       const float scale = FitSymmetricGiven(x, q);
       if (scale == 0) continue;

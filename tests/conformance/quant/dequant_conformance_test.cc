@@ -42,8 +42,8 @@ void ExpectBitExact(const QuantCase& c) {
     if (F32Bits(out[i]) != c.value_bits[i] && mismatches++ == 0) first = i;
   }
   EXPECT_EQ(mismatches, 0u) << "first at element " << first
-                            << absl::StrFormat(": expected 0x%08x, got 0x%08x",
-                                               c.value_bits[first], F32Bits(out[first]));
+                            << absl::StrFormat(": expected 0x%08x, got 0x%08x", c.value_bits[first],
+                                               F32Bits(out[first]));
 }
 
 TEST(DequantConformance, MatchesGgufOnModelAndGeneratedRows) {
@@ -73,10 +73,10 @@ TEST(DequantConformance, FixturesCoverEveryFormat) {
     }
   }
   for (const QuantCase& c : LoadCases("quantize_cases.bin")) types.insert(c.type);
-  for (GgmlType t : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0,
-                     GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
-                     GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kQ8_1,
-                     GgmlType::kQ8_K}) {
+  for (GgmlType t :
+       {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0, GgmlType::kQ4_0,
+        GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ4_K, GgmlType::kQ5_K,
+        GgmlType::kQ6_K, GgmlType::kQ8_1, GgmlType::kQ8_K}) {
     EXPECT_TRUE(types.count(static_cast<uint32_t>(t))) << "no fixture rows for " << NameOf(t);
   }
   EXPECT_TRUE(token_embd);

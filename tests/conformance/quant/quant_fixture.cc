@@ -19,9 +19,9 @@ class Cursor {
 
   absl::Status Need(size_t n, const char* what) const {
     if (bytes_.size() - pos_ < n) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("quant fixture: ", what, " at offset ", pos_, " needs ", n,
-                       " bytes, ", bytes_.size() - pos_, " left"));
+      return absl::InvalidArgumentError(absl::StrCat("quant fixture: ", what, " at offset ", pos_,
+                                                     " needs ", n, " bytes, ", bytes_.size() - pos_,
+                                                     " left"));
     }
     return absl::OkStatus();
   }

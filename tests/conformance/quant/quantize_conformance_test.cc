@@ -75,7 +75,8 @@ TEST_F(QuantizeConformance, RoundTripRmseNoWorseThanLlamaCpp) {
 
 TEST_F(QuantizeConformance, ByteIdenticalToGgmlReferenceQuantizers) {
   absl::StatusOr<std::vector<::smollm::testing::QuantCase>> cases =
-      ::smollm::testing::ParseQuantCases(::smollm::testing::ReadFixture("quant/quantize_cases.bin"));
+      ::smollm::testing::ParseQuantCases(
+          ::smollm::testing::ReadFixture("quant/quantize_cases.bin"));
   ASSERT_TRUE(cases.ok()) << cases.status();
   ASSERT_GE(cases->size(), 16u);
   for (const ::smollm::testing::QuantCase& c : *cases) {

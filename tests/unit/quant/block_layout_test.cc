@@ -28,6 +28,18 @@ void ExpectGeometry(GgmlType type, int elements) {
   EXPECT_EQ(static_cast<uint32_t>(elements), TraitsOf(type).block_elements) << NameOf(type);
 }
 
+// The decoders are constexpr (so CUDA device code can call them); check one at compile
+// time: element 16 of a Q4_0 block is the high nibble of qs[0], minus 8, times d.
+constexpr float Q4_0Element16() {
+  BlockQ4_0 b{};
+  b.d = kOne;
+  b.qs[0] = 0xd2;
+  float y[32] = {};
+  DequantizeBlock(b, y);
+  return y[16];
+}
+static_assert(Q4_0Element16() == 5.0f);
+
 TEST(BlockLayout, SizesMatchGgufGeometry) {
   ExpectGeometry<BlockQ4_0>(GgmlType::kQ4_0, kQ4_0BlockElements);
   ExpectGeometry<BlockQ4_1>(GgmlType::kQ4_1, kQ4_1BlockElements);
@@ -66,9 +78,9 @@ TEST(KScales, UnpackFollowsTheDocumentedBytes) {
   packed[1] = 0x80;
   packed[5] = 0x40;
   const ScaleMin sm = UnpackScaleMinK(packed, 5);
-  EXPECT_EQ(sm.scale, 0x27);  // 10 0111
-  EXPECT_EQ(sm.min, 0x1a);    // 01 1010
-  EXPECT_EQ(UnpackScaleMinK(packed, 1).scale, 0);   // only the top bits were set there
+  EXPECT_EQ(sm.scale, 0x27);                       // 10 0111
+  EXPECT_EQ(sm.min, 0x1a);                         // 01 1010
+  EXPECT_EQ(UnpackScaleMinK(packed, 1).scale, 0);  // only the top bits were set there
   EXPECT_EQ(UnpackScaleMinK(packed, 1).min, 0);
 }
 

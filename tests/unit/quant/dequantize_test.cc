@@ -67,8 +67,8 @@ TEST(DequantizeRow, UnalignedSourceDecodesTheSame) {
     std::memcpy(shifted.data() + 3, src.data(), src.size());
     std::vector<float> a(n), b(n);
     ASSERT_TRUE(DequantizeRow(type, src, a).ok()) << t.name;
-    ASSERT_TRUE(
-        DequantizeRow(type, std::span<const uint8_t>(shifted).subspan(3), b).ok()) << t.name;
+    ASSERT_TRUE(DequantizeRow(type, std::span<const uint8_t>(shifted).subspan(3), b).ok())
+        << t.name;
     EXPECT_EQ(std::memcmp(a.data(), b.data(), n * sizeof(float)), 0) << t.name;
   }
 }

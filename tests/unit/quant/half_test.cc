@@ -86,13 +86,19 @@ std::vector<float> RandomBitPatterns(size_t n) {
     const float f = F32FromBits(static_cast<uint32_t>(gen.NextU64()));
     if (!std::isnan(f)) in.push_back(f);
   }
-  for (float f : {INFINITY, -INFINITY, 3.4028235e38f, -3.4028235e38f, 1e-45f, -1e-45f,
-                  1.1754942e-38f, 65519.996f, 65520.0f, 65504.0f, 5.9604645e-8f, 2.9802322e-8f,
-                  2.9802326e-8f, 0.0f, -0.0f}) {
+  for (float f :
+       {INFINITY, -INFINITY, 3.4028235e38f, -3.4028235e38f, 1e-45f, -1e-45f, 1.1754942e-38f,
+        65519.996f, 65520.0f, 65504.0f, 5.9604645e-8f, 2.9802322e-8f, 2.9802326e-8f, 0.0f, -0.0f}) {
     in.push_back(f);
   }
   return in;
 }
+
+// The conversions are constexpr (that is what lets CUDA device code call them).
+static_assert(Fp16ToFp32(0x3c00) == 1.0f);
+static_assert(Fp16ToFp32(0x0001) == 5.9604644775390625e-8f);
+static_assert(Fp32ToFp16(65520.0f) == 0x7c00);
+static_assert(Fp32ToBf16(1.0f) == 0x3f80 && Bf16ToFp32(0xc000) == -2.0f);
 
 TEST(Fp16ToFp32, EveryPatternMatchesTheDefinition) {
   for (uint32_t h = 0; h <= 0xffff; ++h) {

@@ -94,7 +94,8 @@ void CheckAbsmaxInt8(GgmlType type, const std::vector<float>& x) {
     }
     if constexpr (std::is_same_v<Block, BlockQ8_1>) {
       // d * sum saturates like the scales (ggml would store an infinity).
-      ASSERT_EQ(block.s, Fp32ToFp16(ClampToFp16Range(static_cast<float>(sum) * d))) << "block " << b;
+      ASSERT_EQ(block.s, Fp32ToFp16(ClampToFp16Range(static_cast<float>(sum) * d)))
+          << "block " << b;
     }
   }
 }
@@ -150,7 +151,8 @@ TEST(QuantizeQ4_K, NearestGridPointAndBoundedRmse) {
         for (size_t i = 256 * b + 32 * j; i < 256 * b + 32 * (j + 1); ++i) {
           const double err = std::fabs(static_cast<double>(y[i]) - x[i]);
           for (int q = 0; q <= 15; ++q) {
-            const double other = std::fabs(static_cast<double>(ds * static_cast<float>(q) - dm) - x[i]);
+            const double other =
+                std::fabs(static_cast<double>(ds * static_cast<float>(q) - dm) - x[i]);
             ASSERT_LE(err, other * (1 + 1e-6)) << "element " << i << ", q " << q;
           }
         }
@@ -259,7 +261,8 @@ TEST(Quantize, OutOfRangeMagnitudesSaturate) {
 
 TEST(Quantize, SameInputSameBytes) {
   const std::vector<float> x = ::smollm::testing::RowGenerator(11).Row(kElements, 1.0);
-  for (GgmlType type : kQuantizedTypes) EXPECT_EQ(Quantize(type, x), Quantize(type, x)) << NameOf(type);
+  for (GgmlType type : kQuantizedTypes)
+    EXPECT_EQ(Quantize(type, x), Quantize(type, x)) << NameOf(type);
 }
 
 TEST(QuantizeRow, RejectsNonFiniteInputNamingTheIndex) {
@@ -296,9 +299,9 @@ TEST(QuantizeRow, PlainTypesConvertEveryValue) {
 }
 
 TEST(QuantizeRow, EmptyRowIsFine) {
-  for (GgmlType type : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0,
-                        GgmlType::kQ8_1, GgmlType::kQ5_0, GgmlType::kQ4_K, GgmlType::kQ6_K,
-                        GgmlType::kQ8_K}) {
+  for (GgmlType type :
+       {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0, GgmlType::kQ8_1,
+        GgmlType::kQ5_0, GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ8_K}) {
     EXPECT_TRUE(CanQuantize(type));
     EXPECT_TRUE(QuantizeRow(type, {}, {}).ok()) << NameOf(type);
   }
@@ -312,7 +315,8 @@ TEST(QuantizeRow, SizeAndTypeErrors) {
   EXPECT_EQ(QuantizeRow(GgmlType::kQ4_K, x, short_dst).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(QuantizeRow(GgmlType::kQ4_K, x, long_dst).code(), absl::StatusCode::kInvalidArgument);
   const std::vector<float> partial(100, 0.5f);
-  EXPECT_EQ(QuantizeRow(GgmlType::kQ8_0, partial, bytes).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(QuantizeRow(GgmlType::kQ8_0, partial, bytes).code(),
+            absl::StatusCode::kInvalidArgument);
   for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_1, GgmlType::kQ5_K,
                         GgmlType::kQ2_K, GgmlType::kI8, GgmlType::kF64}) {
     EXPECT_FALSE(CanQuantize(type));
