@@ -78,6 +78,16 @@ void BpeTokenizer::Encode(std::string_view text, const EncodeOptions& options,
 
 void BpeTokenizer::EncodeRaw(std::string_view text, Scratch* scratch,
                              std::vector<TokenId>* out) const {
+  // Positions below are 32-bit. Text beyond kMaxRawPiece is cut at a character boundary
+  // and tokenized piece by piece: no real prompt is that long, and this keeps an absurd
+  // one memory-safe rather than wrapping offsets.
+  constexpr size_t kMaxRawPiece = size_t{1} << 29;  // at most 1.5 GiB once re-encoded
+  while (text.size() > kMaxRawPiece) {
+    size_t cut = kMaxRawPiece;
+    while (cut > kMaxRawPiece - 4 && (static_cast<uint8_t>(text[cut]) & 0xC0) == 0x80) --cut;
+    EncodeRaw(text.substr(0, cut), scratch, out);
+    text.remove_prefix(cut);
+  }
   CodepointText& decoded = scratch->decoded;
   DecodeForPreTokenizer(text, &decoded);
   scratch->word_ends.clear();

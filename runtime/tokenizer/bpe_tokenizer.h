@@ -53,7 +53,9 @@ class BpeTokenizer {
 
   // Any bytes are accepted: undecodable UTF-8 bytes tokenize as U+FFFD would, as in
   // llama.cpp. A byte that has no token of its own (SmolLM2 lacks 21, e.g. 0x04) and
-  // never merges into one is dropped, again as llama.cpp does. Appends to *out.
+  // never merges into one is dropped, again as llama.cpp does. Text between special
+  // tokens longer than 512 MiB is tokenized in 512 MiB pieces (cut at character
+  // boundaries). Appends to *out.
   void Encode(std::string_view text, const EncodeOptions& options,
               std::vector<TokenId>* out) const;
   std::vector<TokenId> Encode(std::string_view text, const EncodeOptions& options = {}) const;

@@ -47,17 +47,17 @@ int32_t SpecialTokenSplitter::Child(int32_t node, uint8_t byte) const {
 void SpecialTokenSplitter::Split(std::string_view text, bool parse_special,
                                  std::vector<TextFragment>* out) const {
   out->clear();
-  const auto n = static_cast<uint32_t>(text.size());
+  const auto n = static_cast<size_t>(text.size());
   if (n == 0) return;
   if (tokens_.empty() || (!parse_special && !any_always_)) {
     out->push_back({0, n, -1});
     return;
   }
   // Every occurrence of every applicable token, as (priority, position).
-  std::vector<std::pair<int32_t, uint32_t>> matches;
-  for (uint32_t pos = 0; pos < n; ++pos) {
+  std::vector<std::pair<int32_t, size_t>> matches;
+  for (size_t pos = 0; pos < n; ++pos) {
     int32_t node = Child(0, static_cast<uint8_t>(text[pos]));
-    for (uint32_t i = pos + 1; node >= 0; ++i) {
+    for (size_t i = pos + 1; node >= 0; ++i) {
       const int32_t t = nodes_[node].token;
       if (t >= 0 && (parse_special || tokens_[t].always)) matches.emplace_back(t, pos);
       if (i >= n) break;
@@ -73,9 +73,9 @@ void SpecialTokenSplitter::Split(std::string_view text, bool parse_special,
   // loop, where a later token is searched for only inside the remaining raw fragments.
   std::sort(matches.begin(), matches.end());
   std::vector<uint8_t> taken(n, 0);
-  std::vector<std::pair<uint32_t, int32_t>> accepted;  // (position, token index)
+  std::vector<std::pair<size_t, int32_t>> accepted;  // (position, token index)
   for (const auto& [t, pos] : matches) {
-    const auto len = static_cast<uint32_t>(tokens_[t].text.size());
+    const auto len = static_cast<size_t>(tokens_[t].text.size());
     if (std::find(taken.begin() + pos, taken.begin() + pos + len, 1) !=
         taken.begin() + pos + len) {
       continue;
@@ -84,10 +84,10 @@ void SpecialTokenSplitter::Split(std::string_view text, bool parse_special,
     accepted.emplace_back(pos, t);
   }
   std::sort(accepted.begin(), accepted.end());
-  uint32_t raw_start = 0;
+  size_t raw_start = 0;
   for (const auto& [pos, t] : accepted) {
     if (pos > raw_start) out->push_back({raw_start, pos, -1});
-    const auto end = pos + static_cast<uint32_t>(tokens_[t].text.size());
+    const auto end = pos + static_cast<size_t>(tokens_[t].text.size());
     out->push_back({pos, end, tokens_[t].id});
     raw_start = end;
   }

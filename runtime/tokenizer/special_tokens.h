@@ -2,6 +2,7 @@
 // (llama.cpp's tokenizer_st_partition semantics).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -22,8 +23,8 @@ struct SpecialToken {
 
 // A piece of the input: raw text to pre-tokenize, or one special token.
 struct TextFragment {
-  uint32_t begin = 0;  // byte range in the input (for a token: the bytes it replaced)
-  uint32_t end = 0;
+  size_t begin = 0;  // byte range in the input (for a token: the bytes it replaced)
+  size_t end = 0;
   TokenId token = -1;  // -1 for raw text
 };
 
@@ -37,7 +38,6 @@ class SpecialTokenSplitter {
   // llama.cpp computes: tokens are taken longest text first (ties: lower id first);
   // each claims all its leftmost non-overlapping occurrences that lie entirely inside
   // text not yet claimed by a longer token. Raw fragments are never empty.
-  // `text` must be shorter than 4 GiB.
   void Split(std::string_view text, bool parse_special, std::vector<TextFragment>* out) const;
 
   size_t size() const { return tokens_.size(); }

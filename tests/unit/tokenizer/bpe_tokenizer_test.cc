@@ -206,6 +206,46 @@ TEST(BpeTokenizer, MatchesNaiveBpeOnRandomVocabulariesAndWords) {
   }
 }
 
+// What the tokenizer sees of arbitrary bytes: invalid UTF-8 as U+FFFD, overlong forms
+// shortened (see DecodeForPreTokenizer).
+std::string Normalized(std::string_view bytes) {
+  CodepointText decoded;
+  DecodeForPreTokenizer(bytes, &decoded);
+  return decoded.bytes;
+}
+
+TEST(BpeTokenizer, RandomBytesRoundTripThroughEveryPreTokenizer) {
+  std::mt19937 rng(31337);
+  const std::vector<std::string> atoms = {
+      "a", "b", "Z", " ", "  ", "\n", "\r\n", "\t", "'s", "'LL", "7", "123", ".", "!!",
+      "\xC3\xA9", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\xD9\xA3", "\xE2\x80\x83", "<s>",
+      "\xFF", "\x80", "\xC0\xAF", "\xED\xA0\x80", "\xF5\x80\x80\x80", "\xF4\x90\x80\x80"};
+  for (const char* pre : {"gpt-2", "smollm", "llama-bpe", "smaug-bpe"}) {
+    SyntheticVocab v(pre);
+    v.AddByteTokens();
+    v.AddMerge(" ", "a");
+    v.AddMerge("1", "2");
+    v.AddMerge("\xE4", "\xB8");
+    const TokenId s_tok = v.AddToken("<s>", TokenType::kControl);
+    BpeTokenizer tok = MustCreate(v.data());
+    for (int trial = 0; trial < 300; ++trial) {
+      std::string text;
+      const int n = rng() % 25;
+      for (int i = 0; i < n; ++i) text += atoms[rng() % atoms.size()];
+      if (trial % 10 == 0) {  // and some raw noise
+        for (int i = rng() % 16; i > 0; --i) text.push_back(static_cast<char>(rng()));
+      }
+      const std::vector<TokenId> plain = tok.Encode(text, kPlain);
+      ASSERT_EQ(MustDecode(tok, plain), Normalized(text)) << pre;
+      const std::vector<TokenId> special =
+          tok.Encode(text, {.add_special = false, .parse_special = true});
+      ASSERT_EQ(MustDecode(tok, special, /*render_special=*/true), Normalized(text)) << pre;
+      const bool has_s = text.find("<s>") != std::string::npos;
+      ASSERT_EQ(std::count(special.begin(), special.end(), s_tok) > 0, has_s) << pre;
+    }
+  }
+}
+
 TEST(BpeTokenizer, WordsAreMergedSeparately) {
   SyntheticVocab v;
   v.AddByteTokens();
