@@ -12,6 +12,15 @@ namespace {
 constexpr std::string_view kEotCandidates[] = {"<|eot_id|>", "<|im_end|>", "<|end|>",
                                                "<end_of_turn>", "<|endoftext|>"};
 
+// Texts llama.cpp always treats as end-of-generation control tokens, whatever type the
+// file gives them (it overrides the type at load time; so do we, to tokenize alike).
+constexpr std::string_view kEndOfGenerationTexts[] = {
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>",
+    "<|calls|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>",
+    "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>",
+    "<|tool_response>", "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>",
+    "[e~["};
+
 absl::StatusOr<std::vector<std::string>> StringArray(const GgufFile& file, std::string_view key) {
   ASSIGN_OR_RETURN(std::vector<std::string_view> views, file.GetStringArray(key));
   return std::vector<std::string>(views.begin(), views.end());
@@ -43,6 +52,13 @@ absl::StatusOr<TokenizerData> TokenizerDataFromGguf(const GgufFile& file) {
     ASSIGN_OR_RETURN(std::vector<int32_t> types, file.GetInt32Array("tokenizer.ggml.token_type"));
     data.token_types.reserve(types.size());
     for (int32_t t : types) data.token_types.push_back(static_cast<TokenType>(t));
+    if (data.token_types.size() == data.tokens.size()) {
+      for (size_t i = 0; i < data.tokens.size(); ++i) {
+        for (std::string_view text : kEndOfGenerationTexts) {
+          if (data.tokens[i] == text) data.token_types[i] = TokenType::kControl;
+        }
+      }
+    }
   }
   data.pre = "default";
   if (file.HasKey("tokenizer.ggml.pre")) {

@@ -19,6 +19,9 @@ namespace smollm::runtime {
 //   tokenizer.ggml.add_bos_token / add_eos_token            bool, optional; when absent
 //                                add_bos is true for the Llama 3 pre-tokenizer names
 //                                and false otherwise, add_eos false
+// Tokens llama.cpp treats as end-of-generation by their text (<|im_end|>,
+// <|endoftext|>, <|eot_id|>, </s>, ...) become kControl whatever their stored type, as
+// llama.cpp overrides them (its similar guesses for FIM tokens are not reproduced).
 // Without an eot id, the first of <|eot_id|>, <|im_end|>, <|end|>, <end_of_turn>,
 // <|endoftext|> present in the vocabulary is taken (llama.cpp guesses it by text too).
 // Errors: NotFound for a missing required key, InvalidArgument for a wrong type or

@@ -109,6 +109,19 @@ TEST_F(GgufVocabTest, Defaults) {
   EXPECT_EQ(data->eot_id, 3);
 }
 
+TEST_F(GgufVocabTest, EndOfGenerationTextsBecomeControlTokens) {
+  // As llama.cpp does at load time: <|im_end|> typed user-defined is still control.
+  std::vector<int32_t> types(259, static_cast<int32_t>(TokenType::kNormal));
+  types[257] = static_cast<int32_t>(TokenType::kUserDefined);  // <|im_start|>
+  types[258] = static_cast<int32_t>(TokenType::kUserDefined);  // <|im_end|>
+  auto data = Load(With(BaseMetadata(), "tokenizer.ggml.token_type",
+                        GgufMetaValue::Int32Array(types)));
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->token_types[257], TokenType::kUserDefined);
+  EXPECT_EQ(data->token_types[258], TokenType::kControl);
+  EXPECT_EQ(data->token_types[256], TokenType::kNormal);
+}
+
 TEST_F(GgufVocabTest, Errors) {
   auto data = Load(Without(BaseMetadata(), "tokenizer.ggml.tokens"));
   EXPECT_EQ(data.status().code(), absl::StatusCode::kNotFound);
