@@ -51,12 +51,16 @@ struct SampleResult {
 // history when penalties are on. Sample, Accept and AcceptPrompt never allocate
 // afterwards (see PenaltyState::Accept for the single exception).
 //
+// Probabilities are computed in float with ExpNonPositive (relative error ~2 ulp); a
+// token less likely than e^-87 (~1.6e-38) times the most likely one gets exactly 0.
+//
 // Randomness: xoshiro256** seeded with params.seed (rng.h). Each non-greedy Sample draws
 // exactly one 53-bit uniform, whatever the logits, so the k-th token of a sequence always
 // uses the k-th number of its stream; greedy sampling draws nothing. The draw walks the
-// kept tokens in a fixed order (token order, or `Before` order after top-p), so the same
-// seed, params and logits give the same tokens on every run and machine with the same
-// floating-point results.
+// kept tokens in a fixed order (token order, heap order after top-k, `Before` order after
+// top-p), and every float step is bit-identical across the scalar, portable-vector and
+// AVX2 code, so the same seed, params and logits give the same tokens on every run and
+// every CPU.
 class Sampler {
  public:
   // InvalidArgument when Validate(params, vocab_size) fails.

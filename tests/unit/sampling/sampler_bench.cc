@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "runtime/sampling/row_kernels.h"
 #include "runtime/sampling/sampler.h"
 
 namespace smollm::runtime {
@@ -65,6 +66,8 @@ void Run(const char* name, const SamplingParams& params,
 int main() {
   using smollm::runtime::SamplingParams;
   const auto rows = smollm::runtime::MakeRows(8);
+  std::printf("row kernels: %s\n",
+              smollm::runtime::Avx2RowKernels() != nullptr ? "AVX2" : "portable");
   SamplingParams p;
   p.temperature = 0.0f;
   smollm::runtime::Run("greedy", p, rows);
