@@ -13,7 +13,7 @@
 #include "runtime/core/types.h"
 #include "runtime/sampling/candidates.h"
 #include "runtime/sampling/penalties.h"
-#include "runtime/sampling/rng.h"
+#include "runtime/core/rng.h"
 #include "runtime/sampling/sampling_params.h"
 
 namespace smollm::runtime {

@@ -1,5 +1,5 @@
 // SplitMix64 and xoshiro256** against their published sequences; uniform doubles.
-#include "runtime/sampling/rng.h"
+#include "runtime/core/rng.h"
 
 #include <cstdint>
 #include <vector>

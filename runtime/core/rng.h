@@ -1,4 +1,4 @@
-// The sampler's random generator: xoshiro256** seeded through SplitMix64.
+// Seeded, platform-independent random numbers: xoshiro256** expanded from SplitMix64.
 #pragma once
 
 #include <cstdint>
