@@ -10,6 +10,7 @@ namespace smollm::runtime {
 namespace {
 
 using testing::MakeTinyModel;
+using testing::SetTensorsFor;
 using testing::TinyModel;
 
 absl::Status Validate(const TinyModel& model) {
@@ -87,19 +88,7 @@ TEST(TensorNames, UnsupportedWeightType) {
   // A 256-element block type needs a 256-wide model for its rows to be whole blocks.
   TinyModel wide = MakeTinyModel("llama");
   wide.metadata.insert_or_assign("llama.embedding_length", GgufMetaValue::Uint32(256));
-  ModelConfig c;
-  c.n_layers = 4;
-  c.d_model = 256;
-  c.d_ffn = 256;
-  c.n_heads = 8;
-  c.n_kv_heads = 2;
-  c.head_dim = 32;
-  c.vocab_size = 64;
-  c.tied_output = true;
-  wide.tensors.clear();
-  for (const ExpectedTensor& t : ExpectedTensors(c)) {
-    wide.tensors[t.name] = {t.dims, t.role == TensorRole::kNorm ? GgmlType::kF32 : GgmlType::kQ8_0};
-  }
+  SetTensorsFor(wide, testing::TinyConfig(256), GgmlType::kQ8_0);
   wide.tensors["blk.0.attn_q.weight"].type = GgmlType::kQ2_K;
   ExpectInvalid(wide, "unsupported type q2_K");
 }

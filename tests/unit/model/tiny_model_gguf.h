@@ -45,6 +45,28 @@ struct TinyModel {
   }
 };
 
+// Replaces the model's tensors with those of `c`: norms in F32, matrices in `matrix_type`.
+inline void SetTensorsFor(TinyModel& m, const ModelConfig& c, GgmlType matrix_type) {
+  m.tensors.clear();
+  for (const ExpectedTensor& t : ExpectedTensors(c)) {
+    m.tensors[t.name] = {t.dims, t.role == TensorRole::kNorm ? GgmlType::kF32 : matrix_type};
+  }
+}
+
+// The config a MakeTinyModel model describes, with another width if asked.
+inline ModelConfig TinyConfig(int d_model = 128, bool tied = true) {
+  ModelConfig c;
+  c.n_layers = 4;
+  c.d_model = d_model;
+  c.d_ffn = 256;
+  c.n_heads = 8;
+  c.n_kv_heads = 2;
+  c.head_dim = d_model / 8;
+  c.vocab_size = 64;
+  c.tied_output = tied;
+  return c;
+}
+
 // A 4-layer model of `arch` with GQA (8 heads, 2 KV heads, head_dim 16), vocab 64.
 inline TinyModel MakeTinyModel(std::string_view arch, bool tied = true) {
   const std::string a(arch);
@@ -64,18 +86,7 @@ inline TinyModel MakeTinyModel(std::string_view arch, bool tied = true) {
   m.metadata.emplace("tokenizer.ggml.bos_token_id", GgufMetaValue::Uint32(1));
   m.metadata.emplace("tokenizer.ggml.eos_token_id", GgufMetaValue::Uint32(2));
 
-  ModelConfig c;
-  c.n_layers = 4;
-  c.d_model = 128;
-  c.d_ffn = 256;
-  c.n_heads = 8;
-  c.n_kv_heads = 2;
-  c.head_dim = 16;
-  c.vocab_size = 64;
-  c.tied_output = tied;
-  for (const ExpectedTensor& t : ExpectedTensors(c)) {
-    m.tensors[t.name] = {t.dims, t.role == TensorRole::kNorm ? GgmlType::kF32 : GgmlType::kQ8_0};
-  }
+  SetTensorsFor(m, TinyConfig(128, tied), GgmlType::kQ8_0);
   return m;
 }
 
