@@ -4,10 +4,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "absl/functional/function_ref.h"
 
 namespace smollm::runtime {
 
@@ -27,8 +28,8 @@ class ThreadPool {
   // Calls fn(begin, end, thread_index) over disjoint chunks covering [0, n), each at most
   // `grain` long, spread over the threads; returns when all chunks are done.
   // thread_index is in [0, size()) and lets callers use per-thread scratch.
-  void ParallelFor(int64_t n, int64_t grain,
-                   const std::function<void(int64_t, int64_t, int)>& fn);
+  // `fn` is taken by reference (absl::FunctionRef): a call allocates nothing.
+  void ParallelFor(int64_t n, int64_t grain, absl::FunctionRef<void(int64_t, int64_t, int)> fn);
 
  private:
   void WorkerLoop(int thread_index);
@@ -38,7 +39,7 @@ class ThreadPool {
   std::vector<std::thread> workers_;
 
   // The current loop, published by bumping epoch_.
-  const std::function<void(int64_t, int64_t, int)>* fn_ = nullptr;
+  const absl::FunctionRef<void(int64_t, int64_t, int)>* fn_ = nullptr;
   int64_t n_ = 0;
   int64_t grain_ = 1;
   std::atomic<int64_t> next_chunk_{0};

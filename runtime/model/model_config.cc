@@ -18,6 +18,7 @@ constexpr int64_t kMaxWidth = 1 << 17;
 constexpr int64_t kMaxHeads = 1024;
 constexpr int64_t kMaxVocab = 1 << 22;
 constexpr int64_t kMaxContext = 1 << 24;
+constexpr int kMaxHeadDim = 512;  // the backends keep one head in registers or on the stack
 
 struct ArchInfo {
   Architecture arch;
@@ -137,6 +138,10 @@ absl::StatusOr<ModelConfig> ModelConfigFromGguf(const GgufFile& gguf) {
                                                    c.n_heads));
   }
   c.head_dim = c.d_model / c.n_heads;
+  if (c.head_dim > kMaxHeadDim) {
+    return absl::InvalidArgumentError(absl::StrCat("head dimension ", c.head_dim,
+                                                   " exceeds the supported ", kMaxHeadDim));
+  }
   if (c.head_dim % 2 != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("head dimension ", c.head_dim, " is odd: RoPE rotates pairs"));

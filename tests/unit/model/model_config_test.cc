@@ -114,6 +114,13 @@ TEST(ModelConfig, RejectsOutOfRangeValues) {
   }
 }
 
+TEST(ModelConfig, HugeHeadDimIsRejected) {
+  TinyModel m = MakeTinyModel("llama");
+  m.metadata.insert_or_assign("llama.embedding_length", GgufMetaValue::Uint32(8192));
+  m.metadata.insert_or_assign("llama.attention.head_count", GgufMetaValue::Uint32(8));
+  ExpectError(m, absl::StatusCode::kInvalidArgument, "exceeds the supported 512");
+}
+
 TEST(ModelConfig, OddHeadDimIsRejected) {
   TinyModel m = MakeTinyModel("llama");
   m.metadata.insert_or_assign("llama.embedding_length", GgufMetaValue::Uint32(120));
