@@ -5,8 +5,6 @@
 #include <limits>
 #include <vector>
 
-#include "runtime/backend/cpu/vector_ops.h"
-#include "runtime/quant/half.h"
 
 namespace smollm::runtime::cpu {
 namespace {
@@ -25,7 +23,7 @@ int PageOf(const AttentionBatch& batch, int seq, Pos pos, int page_size) {
 
 }  // namespace
 
-void StoreKv(ThreadPool& pool, KvCache& cache, int layer, const Activations& k,
+void StoreKv(ThreadPool& pool, const CpuKernels& kernels, KvCache& cache, int layer, const Activations& k,
              const Activations& v, const AttentionBatch& batch) {
   const KvCacheShape& s = cache.shape;
   auto* k_base = static_cast<uint16_t*>(cache.k.data());
@@ -38,16 +36,14 @@ void StoreKv(ThreadPool& pool, KvCache& cache, int layer, const Activations& k,
         const uint64_t off = SlotOffset(s, layer, page, h, pos % s.page_size);
         const float* kr = k.row(t) + h * s.head_dim;
         const float* vr = v.row(t) + h * s.head_dim;
-        for (int d = 0; d < s.head_dim; ++d) {
-          k_base[off + d] = Fp32ToFp16(kr[d]);
-          v_base[off + d] = Fp32ToFp16(vr[d]);
-        }
+        kernels.f32_to_f16(kr, k_base + off, s.head_dim);
+        kernels.f32_to_f16(vr, v_base + off, s.head_dim);
       }
     }
   });
 }
 
-void Attention(ThreadPool& pool, const KvCache& cache, int layer, int n_heads,
+void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache, int layer, int n_heads,
                const Activations& q, const AttentionBatch& batch, const Activations& out) {
   const KvCacheShape& s = cache.shape;
   const int head_dim = s.head_dim;
@@ -74,19 +70,19 @@ void Attention(ThreadPool& pool, const KvCache& cache, int layer, int n_heads,
       for (Pos j = 0; j <= pos; ++j) {
         const int page = PageOf(batch, seq, j, s.page_size);
         const uint64_t off = SlotOffset(s, layer, page, kv_head, j % s.page_size);
-        for (int d = 0; d < head_dim; ++d) key[d] = Fp16ToFp32(k_base[off + d]);
-        const float score = Dot(qh, key, head_dim) * scale;
+        kernels.f16_to_f32(k_base + off, key, head_dim);
+        const float score = kernels.dot(qh, key, head_dim) * scale;
         if (score > running_max) {
           // Rescale what was accumulated under the old maximum.
           const float correction = std::exp(running_max - score);
           denominator *= correction;
-          Scale(correction, acc, head_dim);
+          kernels.scale(correction, acc, head_dim);
           running_max = score;
         }
         const float p = std::exp(score - running_max);
         denominator += p;
-        for (int d = 0; d < head_dim; ++d) value[d] = Fp16ToFp32(v_base[off + d]);
-        Axpy(p, value, acc, head_dim);
+        kernels.f16_to_f32(v_base + off, value, head_dim);
+        kernels.axpy(p, value, acc, head_dim);
       }
       float* o = out.row(t) + h * head_dim;
       const float inv = 1.0f / denominator;

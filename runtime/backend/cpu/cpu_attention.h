@@ -2,16 +2,17 @@
 #pragma once
 
 #include "runtime/backend/backend.h"
+#include "runtime/backend/cpu/cpu_kernels.h"
 #include "runtime/core/thread_pool.h"
 
 namespace smollm::runtime::cpu {
 
-void StoreKv(ThreadPool& pool, KvCache& cache, int layer, const Activations& k,
+void StoreKv(ThreadPool& pool, const CpuKernels& kernels, KvCache& cache, int layer, const Activations& k,
              const Activations& v, const AttentionBatch& batch);
 
 // One pass per (token, head) with an online softmax: no score matrix, no scratch beyond
 // one head_dim accumulator, exact up to f32 rounding.
-void Attention(ThreadPool& pool, const KvCache& cache, int layer, int n_heads,
+void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache, int layer, int n_heads,
                const Activations& q, const AttentionBatch& batch, const Activations& out);
 
 }  // namespace smollm::runtime::cpu

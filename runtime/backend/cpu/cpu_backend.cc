@@ -8,19 +8,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/backend/cpu/cpu_attention.h"
-#include "runtime/backend/cpu/dequantize_row.h"
-#include "runtime/backend/cpu/vector_ops.h"
 
 namespace smollm::runtime {
 
-using cpu::Dot;
-using cpu::RowDequantizer;
-
-CpuBackend::CpuBackend(ThreadPool& pool, int64_t max_cols)
-    : pool_(pool), max_cols_(max_cols), scratch_(static_cast<size_t>(pool.size() * max_cols)) {}
+CpuBackend::CpuBackend(ThreadPool& pool, int64_t max_cols, const cpu::CpuKernels& kernels)
+    : pool_(pool),
+      max_cols_(max_cols),
+      kernels_(kernels),
+      scratch_(static_cast<size_t>(pool.size() * max_cols)) {}
 
 bool CpuBackend::SupportsWeightType(GgmlType type) const {
-  return RowDequantizer(type) != nullptr;
+  return kernels_.row_dequantizer(type) != nullptr;
 }
 
 absl::StatusOr<DeviceBuffer> CpuBackend::Allocate(uint64_t bytes) {
@@ -64,7 +62,7 @@ absl::Status CpuBackend::CopyToHost(const Activations& src, std::span<float> dst
 
 void CpuBackend::Embed(const Weight& table, std::span<const TokenId> tokens,
                        const Activations& out) {
-  const auto dequantize = RowDequantizer(table.type);
+  const auto dequantize = kernels_.row_dequantizer(table.type);
   const auto* base = static_cast<const uint8_t*>(table.data);
   pool_.ParallelFor(static_cast<int64_t>(tokens.size()), 4,
                     [&](int64_t begin, int64_t end, int) {
@@ -90,14 +88,15 @@ void CpuBackend::RmsNorm(const Activations& x, const Weight& gain, float eps,
 }
 
 void CpuBackend::MatMul(const Weight& w, const Activations& x, const Activations& out) {
-  const auto dequantize = RowDequantizer(w.type);
+  const auto dequantize = kernels_.row_dequantizer(w.type);
+  const auto dot = kernels_.dot;
   const auto* base = static_cast<const uint8_t*>(w.data);
   // Each weight row is dequantized once per call and reused for every token of the step.
   pool_.ParallelFor(w.rows, 16, [&](int64_t begin, int64_t end, int thread) {
     float* row = Scratch(thread);
     for (int64_t r = begin; r < end; ++r) {
       dequantize(base + r * w.row_bytes, row, w.cols);
-      for (int64_t t = 0; t < x.rows; ++t) out.row(t)[r] = Dot(row, x.row(t), w.cols);
+      for (int64_t t = 0; t < x.rows; ++t) out.row(t)[r] = dot(row, x.row(t), w.cols);
     }
   });
 }
@@ -160,12 +159,12 @@ void CpuBackend::GatherRows(const Activations& x, std::span<const int32_t> rows,
 
 void CpuBackend::StoreKv(KvCache& cache, int layer, const Activations& k, const Activations& v,
                          const AttentionBatch& batch) {
-  cpu::StoreKv(pool_, cache, layer, k, v, batch);
+  cpu::StoreKv(pool_, kernels_, cache, layer, k, v, batch);
 }
 
 void CpuBackend::Attention(const KvCache& cache, int layer, int n_heads, const Activations& q,
                            const AttentionBatch& batch, const Activations& out) {
-  cpu::Attention(pool_, cache, layer, n_heads, q, batch, out);
+  cpu::Attention(pool_, kernels_, cache, layer, n_heads, q, batch, out);
 }
 
 }  // namespace smollm::runtime

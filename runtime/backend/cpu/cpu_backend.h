@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "runtime/backend/backend.h"
+#include "runtime/backend/cpu/cpu_kernels.h"
 #include "runtime/core/thread_pool.h"
 
 namespace smollm::runtime {
@@ -13,8 +14,12 @@ namespace smollm::runtime {
 class CpuBackend final : public Backend {
  public:
   // `pool` must outlive the backend. `max_cols` bounds the width of any weight row that
-  // MatMul/Embed will dequantize (sizes the per-thread scratch once).
-  CpuBackend(ThreadPool& pool, int64_t max_cols);
+  // MatMul/Embed will dequantize (sizes the per-thread scratch once). The kernels are the
+  // best this CPU runs unless `kernels` names others (tests compare every variant).
+  CpuBackend(ThreadPool& pool, int64_t max_cols,
+             const cpu::CpuKernels& kernels = cpu::BestKernels());
+
+  const cpu::CpuKernels& kernels() const { return kernels_; }
 
   std::string_view name() const override { return "cpu"; }
   bool SupportsWeightType(GgmlType type) const override;
@@ -49,6 +54,7 @@ class CpuBackend final : public Backend {
 
   ThreadPool& pool_;
   const int64_t max_cols_;
+  const cpu::CpuKernels& kernels_;
   std::vector<float> scratch_;  // [threads][max_cols] dequantized weight rows
 };
 

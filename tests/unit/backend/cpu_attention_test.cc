@@ -19,9 +19,12 @@ float RoundF16(float x) { return Fp16ToFp32(Fp32ToFp16(x)); }
 
 // Two sequences of different lengths in one step, the second only partly new (its
 // earlier positions come from a previous step), pages assigned in shuffled order.
-TEST(CpuAttention, MatchesContiguousReference) {
+class CpuAttention : public ::testing::TestWithParam<cpu::CpuIsa> {};
+
+TEST_P(CpuAttention, MatchesContiguousReference) {
+  if (!cpu::CpuSupports(GetParam())) GTEST_SKIP() << "CPU lacks this ISA";
   ThreadPool pool(2);
-  CpuBackend backend(pool, 1024);
+  CpuBackend backend(pool, 1024, cpu::KernelsFor(GetParam()));
   const int n_layers = 2, n_heads = 8, n_kv_heads = 2, head_dim = 32, page_size = 4;
   const int group = n_heads / n_kv_heads;
   KvCacheShape shape{n_layers, n_kv_heads, head_dim, page_size, 16};
@@ -97,6 +100,9 @@ TEST(CpuAttention, MatchesContiguousReference) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Isa, CpuAttention,
+                         ::testing::Values(cpu::CpuIsa::kGeneric, cpu::CpuIsa::kAvx2));
 
 }  // namespace
 }  // namespace smollm::runtime

@@ -14,16 +14,24 @@ using testing::RandomFloats;
 using testing::TestWeight;
 using testing::View;
 
-class CpuBackendTest : public ::testing::TestWithParam<int> {
+using cpu::CpuIsa;
+
+// Every kernel variant this CPU can run, on one and two threads.
+class CpuBackendTest : public ::testing::TestWithParam<std::tuple<int, CpuIsa>> {
  protected:
-  CpuBackendTest() : pool_(GetParam()), backend_(pool_, 4096) {}
+  CpuBackendTest()
+      : pool_(std::get<0>(GetParam())),
+        backend_(pool_, 4096, cpu::KernelsFor(std::get<1>(GetParam()))) {}
+  void SetUp() override {
+    if (!cpu::CpuSupports(std::get<1>(GetParam()))) GTEST_SKIP() << "CPU lacks this ISA";
+  }
   ThreadPool pool_;
   CpuBackend backend_;
 };
 
 TEST_P(CpuBackendTest, MatMulMatchesScalarReference) {
   for (GgmlType type : {GgmlType::kF32, GgmlType::kQ8_0, GgmlType::kQ5_0, GgmlType::kQ4_K,
-                        GgmlType::kQ6_K}) {
+                        GgmlType::kQ6_K, GgmlType::kF16, GgmlType::kBF16}) {
     for (int64_t n_tokens : {1, 3, 17}) {
       SCOPED_TRACE(::testing::Message() << NameOf(type) << " n=" << n_tokens);
       const int64_t rows = 37, cols = 512;
@@ -131,7 +139,15 @@ TEST_P(CpuBackendTest, RejectsUnsupportedOrMisSizedWeights) {
             absl::StatusCode::kInvalidArgument);
 }
 
-INSTANTIATE_TEST_SUITE_P(Threads, CpuBackendTest, ::testing::Values(1, 2));
+INSTANTIATE_TEST_SUITE_P(ThreadsAndIsa, CpuBackendTest,
+                         ::testing::Combine(::testing::Values(1, 2),
+                                            ::testing::Values(CpuIsa::kGeneric, CpuIsa::kAvx2)));
+
+TEST(CpuFeatures, BestIsaIsSupported) {
+  EXPECT_TRUE(cpu::CpuSupports(cpu::BestCpuIsa()));
+  EXPECT_EQ(cpu::KernelsFor(cpu::BestCpuIsa()).isa, cpu::BestCpuIsa());
+  EXPECT_EQ(cpu::BestKernels().isa, cpu::BestCpuIsa());
+}
 
 }  // namespace
 }  // namespace smollm::runtime

@@ -1,0 +1,279 @@
+// The bodies of the CPU kernels, compiled once per ISA: each cpu_kernels_<isa>.cc defines
+// SMOLLM_CPU_ISA_NAMESPACE and SMOLLM_CPU_ISA and includes this file under its own
+// compiler flags (no include guard on purpose). Plain loops for the auto-vectoriser;
+// hand-written intrinsics kernels replace them where measurement says so.
+
+#include <cstring>
+
+#if defined(__AVX2__) && defined(__F16C__)
+#include <immintrin.h>
+#define SMOLLM_CPU_KERNELS_AVX2 1
+#endif
+
+#include "runtime/backend/cpu/cpu_kernels.h"
+#include "runtime/quant/half.h"
+#include "runtime/quant/q4.h"
+#include "runtime/quant/q4_k.h"
+#include "runtime/quant/q5.h"
+#include "runtime/quant/q5_k.h"
+#include "runtime/quant/q6_k.h"
+#include "runtime/quant/q8.h"
+
+namespace smollm::runtime::cpu::SMOLLM_CPU_ISA_NAMESPACE {
+namespace {
+
+template <typename Block, int kElements>
+void DequantizeBlocks(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n / kElements; ++i) {
+    Block block;
+    std::memcpy(&block, src + i * sizeof(Block), sizeof(Block));  // no alignment assumed
+    DequantizeBlock(block, dst + i * kElements);
+  }
+}
+
+// The 32-element formats written over plain byte arrays, so that the vectoriser sees
+// through them (it does not through the block structs' field accesses). Same arithmetic
+// as the quant module's reference decoders: d * q is exact, at most one rounding follows.
+#if SMOLLM_CPU_KERNELS_AVX2
+// AVX2 + F16C versions: the vectoriser leaves the nibble unpacking and the fp16 scale
+// conversion scalar, which made these loops the whole cost of a decode step.
+float LoadF16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);  // exact, like Fp16ToFp32, for every finite scale
+}
+
+// Eight bytes (the low half of `bytes`) as floats, zero- or sign-extended, minus `bias`.
+__m256 U8ToF32(__m128i bytes, int bias) {
+  return _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepu8_epi32(bytes), _mm256_set1_epi32(bias)));
+}
+
+// The 32 quants of a block as bytes: low nibbles of qs[0..15], then high nibbles.
+__m256i Nibbles(const uint8_t* qs) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), mask), _mm_and_si128(v, mask));
+}
+
+// Bit i of the little-endian 32-bit qh as 0x10 in byte i.
+__m256i FifthBits(const uint8_t* qh_bytes) {
+  uint32_t qh;
+  std::memcpy(&qh, qh_bytes, 4);
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int>(qh)),
+      _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+  return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+// dst[0..31] = d * (q - bias) + m for the 32 quant bytes q.
+void StoreBlock(__m256i q, int bias, float d, float m, bool has_min, float* dst) {
+  const __m256 vd = _mm256_set1_ps(d);
+  const __m256 vm = _mm256_set1_ps(m);
+  const __m128i halves[2] = {_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)};
+  for (int h = 0; h < 2; ++h) {
+    for (int part = 0; part < 2; ++part) {
+      const __m128i bytes = part == 0 ? halves[h] : _mm_srli_si128(halves[h], 8);
+      __m256 y = _mm256_mul_ps(vd, U8ToF32(bytes, bias));  // exact
+      if (has_min) y = _mm256_add_ps(y, vm);
+      _mm256_storeu_ps(dst + 16 * h + 8 * part, y);
+    }
+  }
+}
+
+void DequantizeQ4_0(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, src += sizeof(BlockQ4_0), dst += 32) {
+    StoreBlock(Nibbles(src + 2), 8, LoadF16(src), 0, false, dst);
+  }
+}
+
+void DequantizeQ4_1(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, src += sizeof(BlockQ4_1), dst += 32) {
+    StoreBlock(Nibbles(src + 4), 0, LoadF16(src), LoadF16(src + 2), true, dst);
+  }
+}
+
+void DequantizeQ5_0(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, src += sizeof(BlockQ5_0), dst += 32) {
+    const __m256i q = _mm256_or_si256(Nibbles(src + 6), FifthBits(src + 2));
+    StoreBlock(q, 16, LoadF16(src), 0, false, dst);
+  }
+}
+
+void DequantizeQ5_1(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, src += sizeof(BlockQ5_1), dst += 32) {
+    const __m256i q = _mm256_or_si256(Nibbles(src + 8), FifthBits(src + 4));
+    StoreBlock(q, 0, LoadF16(src), LoadF16(src + 2), true, dst);
+  }
+}
+
+void DequantizeQ8_0(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, src += sizeof(BlockQ8_0), dst += 32) {
+    const __m256 d = _mm256_set1_ps(LoadF16(src));
+    for (int part = 0; part < 4; ++part) {
+      const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + 2 + 8 * part));
+      const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
+      _mm256_storeu_ps(dst + 8 * part, _mm256_mul_ps(q, d));
+    }
+  }
+}
+
+void F16ToF32(const uint16_t* src, float* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+  }
+  for (; i < n; ++i) dst[i] = Fp16ToFp32(src[i]);
+}
+
+#else  // portable versions
+float LoadF16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return Fp16ToFp32(h);
+}
+
+// q[0..31] = low nibbles of qs[0..15], then high nibbles.
+void UnpackNibbles(const uint8_t* qs, uint8_t* q) {
+  for (int i = 0; i < 16; ++i) {
+    q[i] = qs[i] & 0x0f;
+    q[i + 16] = qs[i] >> 4;
+  }
+}
+
+// q[i] |= bit i of the little-endian 32-bit qh, shifted to bit 4.
+void AddFifthBits(const uint8_t* qh_bytes, uint8_t* q) {
+  uint32_t qh;
+  std::memcpy(&qh, qh_bytes, 4);
+  for (int i = 0; i < 32; ++i) q[i] |= static_cast<uint8_t>(((qh >> i) & 1u) << 4);
+}
+
+void DequantizeQ4_0(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, src += sizeof(BlockQ4_0), dst += 32) {
+    const float d = LoadF16(src);
+    uint8_t q[32];
+    UnpackNibbles(src + 2, q);
+    for (int i = 0; i < 32; ++i) dst[i] = d * static_cast<float>(q[i] - 8);
+  }
+}
+
+void DequantizeQ4_1(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, src += sizeof(BlockQ4_1), dst += 32) {
+    const float d = LoadF16(src);
+    const float m = LoadF16(src + 2);
+    uint8_t q[32];
+    UnpackNibbles(src + 4, q);
+    for (int i = 0; i < 32; ++i) dst[i] = d * static_cast<float>(q[i]) + m;
+  }
+}
+
+void DequantizeQ5_0(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, src += sizeof(BlockQ5_0), dst += 32) {
+    const float d = LoadF16(src);
+    uint8_t q[32];
+    UnpackNibbles(src + 6, q);
+    AddFifthBits(src + 2, q);
+    for (int i = 0; i < 32; ++i) dst[i] = d * static_cast<float>(q[i] - 16);
+  }
+}
+
+void DequantizeQ5_1(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, src += sizeof(BlockQ5_1), dst += 32) {
+    const float d = LoadF16(src);
+    const float m = LoadF16(src + 2);
+    uint8_t q[32];
+    UnpackNibbles(src + 8, q);
+    AddFifthBits(src + 4, q);
+    for (int i = 0; i < 32; ++i) dst[i] = d * static_cast<float>(q[i]) + m;
+  }
+}
+
+void DequantizeQ8_0(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, src += sizeof(BlockQ8_0), dst += 32) {
+    const float d = LoadF16(src);
+    const auto* qs = reinterpret_cast<const int8_t*>(src + 2);
+    for (int i = 0; i < 32; ++i) dst[i] = static_cast<float>(qs[i]) * d;
+  }
+}
+
+void F16ToF32(const uint16_t* src, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = Fp16ToFp32(src[i]);
+}
+#endif  // SMOLLM_CPU_KERNELS_AVX2
+
+void F32ToF16(const float* src, uint16_t* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = Fp32ToFp16(src[i]);
+}
+
+void DequantizeF32(const uint8_t* src, float* dst, int64_t n) {
+  std::memcpy(dst, src, n * sizeof(float));
+}
+
+void DequantizeF16(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    uint16_t h;
+    std::memcpy(&h, src + 2 * i, 2);
+    dst[i] = Fp16ToFp32(h);
+  }
+}
+
+void DequantizeBF16(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    uint16_t h;
+    std::memcpy(&h, src + 2 * i, 2);
+    dst[i] = Bf16ToFp32(h);
+  }
+}
+
+DequantizeRowFn RowDequantizer(GgmlType type) {
+  switch (type) {
+    case GgmlType::kF32: return DequantizeF32;
+    case GgmlType::kF16: return DequantizeF16;
+    case GgmlType::kBF16: return DequantizeBF16;
+    case GgmlType::kQ4_0: return DequantizeQ4_0;
+    case GgmlType::kQ4_1: return DequantizeQ4_1;
+    case GgmlType::kQ5_0: return DequantizeQ5_0;
+    case GgmlType::kQ5_1: return DequantizeQ5_1;
+    case GgmlType::kQ8_0: return DequantizeQ8_0;
+    case GgmlType::kQ4_K: return DequantizeBlocks<BlockQ4_K, 256>;
+    case GgmlType::kQ5_K: return DequantizeBlocks<BlockQ5_K, 256>;
+    case GgmlType::kQ6_K: return DequantizeBlocks<BlockQ6_K, 256>;
+    default: return nullptr;
+  }
+}
+
+// Sixteen independent partial sums let the compiler vectorise without reassociating a
+// single accumulator (results are deterministic for a given ISA).
+float Dot(const float* a, const float* b, int64_t n) {
+  constexpr int kLanes = 16;
+  float acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) acc[l] += a[i + l] * b[i + l];
+  }
+  float tail = 0;
+  for (; i < n; ++i) tail += a[i] * b[i];
+  for (int step = kLanes / 2; step > 0; step /= 2) {
+    for (int l = 0; l < step; ++l) acc[l] += acc[l + step];
+  }
+  return acc[0] + tail;
+}
+
+void Axpy(float a, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+void Scale(float a, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] *= a;
+}
+
+}  // namespace
+
+const CpuKernels& Kernels() {
+  static const CpuKernels kernels{SMOLLM_CPU_ISA, RowDequantizer, Dot, Axpy, Scale,
+                                  F16ToF32, F32ToF16};
+  return kernels;
+}
+
+}  // namespace smollm::runtime::cpu::SMOLLM_CPU_ISA_NAMESPACE

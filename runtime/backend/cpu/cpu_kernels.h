@@ -1,0 +1,31 @@
+// The CPU backend's inner loops as a table of function pointers, one table per ISA.
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/backend/cpu/cpu_features.h"
+#include "runtime/core/ggml_type.h"
+
+namespace smollm::runtime::cpu {
+
+// Writes `n` floats (a whole number of blocks) dequantized from `src` to `dst`.
+using DequantizeRowFn = void (*)(const uint8_t* src, float* dst, int64_t n);
+
+struct CpuKernels {
+  CpuIsa isa;
+  // nullptr for types the CPU backend cannot compute with.
+  DequantizeRowFn (*row_dequantizer)(GgmlType type);
+  float (*dot)(const float* a, const float* b, int64_t n);         // sum a[i] * b[i]
+  void (*axpy)(float a, const float* x, float* y, int64_t n);      // y += a * x
+  void (*scale)(float a, float* y, int64_t n);                     // y *= a
+  void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);  // KV pages
+  void (*f32_to_f16)(const float* src, uint16_t* dst, int64_t n);
+};
+
+// The kernels compiled for `isa` (which the CPU must support).
+const CpuKernels& KernelsFor(CpuIsa isa);
+
+// The kernels of BestCpuIsa(), chosen once.
+const CpuKernels& BestKernels();
+
+}  // namespace smollm::runtime::cpu

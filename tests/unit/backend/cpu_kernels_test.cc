@@ -1,0 +1,109 @@
+// Every ISA's row dequantizers equal the quant module's reference bit for bit, on random
+// blocks of every supported type.
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "runtime/backend/cpu/cpu_kernels.h"
+#include "runtime/quant/dequantize.h"
+#include "runtime/quant/half.h"
+
+namespace smollm::runtime {
+namespace {
+
+using cpu::CpuIsa;
+
+// Byte offsets of the fp16 scale fields of one block, which must hold finite values
+// (random bytes there would make NaNs whose payloads need not survive vector code).
+std::vector<int> ScaleOffsets(GgmlType type) {
+  switch (type) {
+    case GgmlType::kQ4_0: case GgmlType::kQ5_0: case GgmlType::kQ8_0: return {0};
+    case GgmlType::kQ4_1: case GgmlType::kQ5_1: case GgmlType::kQ4_K: case GgmlType::kQ5_K:
+      return {0, 2};
+    case GgmlType::kQ6_K: return {208};
+    default: return {};
+  }
+}
+
+std::vector<uint8_t> RandomRow(GgmlType type, int64_t n, std::mt19937& rng) {
+  const uint64_t bytes = *RowBytes(type, n);
+  std::vector<uint8_t> row(bytes);
+  for (uint8_t& b : row) b = static_cast<uint8_t>(rng());
+  std::normal_distribution<float> dist(0.0f, 0.05f);
+  const GgmlTypeTraits traits = TraitsOf(type);
+  if (type == GgmlType::kF32 || type == GgmlType::kF16 || type == GgmlType::kBF16) {
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = dist(rng) * 100;
+      if (type == GgmlType::kF32) std::memcpy(&row[4 * i], &v, 4);
+      const uint16_t h = type == GgmlType::kF16 ? Fp32ToFp16(v) : Fp32ToBf16(v);
+      if (type != GgmlType::kF32) std::memcpy(&row[2 * i], &h, 2);
+    }
+    return row;
+  }
+  for (uint64_t block = 0; block < bytes / traits.block_bytes; ++block) {
+    for (int offset : ScaleOffsets(type)) {
+      const uint16_t h = Fp32ToFp16(dist(rng));
+      std::memcpy(&row[block * traits.block_bytes + offset], &h, 2);
+    }
+  }
+  return row;
+}
+
+class CpuKernelsTest : public ::testing::TestWithParam<CpuIsa> {
+ protected:
+  void SetUp() override {
+    if (!cpu::CpuSupports(GetParam())) GTEST_SKIP() << "CPU lacks this ISA";
+  }
+};
+
+TEST_P(CpuKernelsTest, DequantizersMatchReferenceBitForBit) {
+  const cpu::CpuKernels& kernels = cpu::KernelsFor(GetParam());
+  std::mt19937 rng(17);
+  for (GgmlType type : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ4_0,
+                        GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ8_0,
+                        GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K}) {
+    SCOPED_TRACE(std::string(NameOf(type)));
+    const cpu::DequantizeRowFn dequantize = kernels.row_dequantizer(type);
+    ASSERT_NE(dequantize, nullptr);
+    for (int64_t n : {256, 512, 2048}) {
+      const std::vector<uint8_t> row = RandomRow(type, n, rng);
+      std::vector<float> want(n), got(n);
+      ASSERT_TRUE(DequantizeRow(type, row, want).ok());
+      dequantize(row.data(), got.data(), n);
+      ASSERT_EQ(std::memcmp(want.data(), got.data(), n * sizeof(float)), 0);
+    }
+  }
+  EXPECT_EQ(kernels.row_dequantizer(GgmlType::kQ2_K), nullptr);
+}
+
+TEST_P(CpuKernelsTest, VectorOpsAndHalfConversions) {
+  const cpu::CpuKernels& kernels = cpu::KernelsFor(GetParam());
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int64_t n : {1, 15, 64, 577}) {
+    std::vector<float> a(n), b(n);
+    for (int64_t i = 0; i < n; ++i) a[i] = dist(rng), b[i] = dist(rng);
+    double dot = 0;
+    for (int64_t i = 0; i < n; ++i) dot += double(a[i]) * b[i];
+    EXPECT_NEAR(kernels.dot(a.data(), b.data(), n), dot, 1e-4 * (1 + std::abs(dot)));
+    std::vector<float> y = b;
+    kernels.axpy(0.5f, a.data(), y.data(), n);
+    for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(y[i], b[i] + 0.5f * a[i], 1e-6);
+    kernels.scale(2.0f, y.data(), n);
+    for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(y[i], 2 * (b[i] + 0.5f * a[i]), 1e-6);
+    std::vector<uint16_t> h(n);
+    std::vector<float> back(n);
+    kernels.f32_to_f16(a.data(), h.data(), n);
+    kernels.f16_to_f32(h.data(), back.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(h[i], Fp32ToFp16(a[i]));
+      ASSERT_EQ(back[i], Fp16ToFp32(h[i]));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isa, CpuKernelsTest, ::testing::Values(CpuIsa::kGeneric, CpuIsa::kAvx2));
+
+}  // namespace
+}  // namespace smollm::runtime
