@@ -30,12 +30,20 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : workers_) t.join();
 }
 
-void ThreadPool::RunChunks(int thread_index) {
+void ThreadPool::RunChunks(uint32_t epoch, int thread_index) {
+  uint64_t claim = claim_.load(std::memory_order_acquire);
   for (;;) {
-    const int64_t chunk = next_chunk_.fetch_add(1, std::memory_order_relaxed);
+    if (static_cast<uint32_t>(claim >> 32) != epoch) return;  // a newer loop: not ours
+    const int64_t chunk = static_cast<int64_t>(claim & 0xffffffffu);
+    if (chunk >= n_chunks_.load(std::memory_order_relaxed)) return;
+    if (!claim_.compare_exchange_weak(claim, claim + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+      continue;  // `claim` now holds the current value
+    }
     const int64_t begin = chunk * grain_;
-    if (begin >= n_) return;
     (*fn_)(begin, std::min(n_, begin + grain_), thread_index);
+    done_chunks_.fetch_add(1, std::memory_order_release);
+    claim = claim_.load(std::memory_order_acquire);
   }
 }
 
@@ -50,28 +58,31 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain,
   fn_ = &fn;
   n_ = n;
   grain_ = grain;
-  next_chunk_.store(0, std::memory_order_relaxed);
-  busy_workers_.store(n_threads_ - 1, std::memory_order_relaxed);
+  const int64_t n_chunks = (n + grain - 1) / grain;
+  n_chunks_.store(n_chunks, std::memory_order_relaxed);
+  done_chunks_.store(0, std::memory_order_relaxed);
+  const uint32_t epoch = epoch_.load(std::memory_order_relaxed) + 1;
+  claim_.store(static_cast<uint64_t>(epoch) << 32, std::memory_order_release);
   {
     // Publishing under the mutex pairs with the sleeping workers' predicate check.
     std::lock_guard<std::mutex> lock(mutex_);
-    epoch_.fetch_add(1, std::memory_order_release);
+    epoch_.store(epoch, std::memory_order_release);
   }
   wake_.notify_all();
-  RunChunks(0);
-  // Yield now and then: on an oversubscribed host a worker may be waiting for this core.
-  for (int spins = 0; busy_workers_.load(std::memory_order_acquire) != 0; ++spins) {
+  RunChunks(epoch, 0);
+  // Only chunks already claimed by workers remain; yield now and then, since on an
+  // oversubscribed host their thread may be waiting for this core.
+  for (int spins = 0; done_chunks_.load(std::memory_order_acquire) != n_chunks; ++spins) {
     if (spins % 1024 == 1023) {
       std::this_thread::yield();
     } else {
       SMOLLM_CPU_RELAX();
     }
   }
-  fn_ = nullptr;
 }
 
 void ThreadPool::WorkerLoop(int thread_index) {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   for (;;) {
     int spins = 0;
     while (epoch_.load(std::memory_order_acquire) == seen && spins < kSpinIterations) {
@@ -87,8 +98,7 @@ void ThreadPool::WorkerLoop(int thread_index) {
     }
     seen = epoch_.load(std::memory_order_acquire);
     if (stop_.load()) return;
-    RunChunks(thread_index);
-    busy_workers_.fetch_sub(1, std::memory_order_acq_rel);
+    RunChunks(seen, thread_index);
   }
 }
 

@@ -13,6 +13,8 @@
 namespace smollm::runtime {
 
 // Runs ParallelFor loops on `n_threads` threads (the caller plus n_threads - 1 workers).
+// Chunks are claimed dynamically, and the caller waits only for chunks that were claimed,
+// never for a worker to wake up: on a busy host a descheduled worker costs nothing.
 // Workers spin briefly between loops before sleeping: a decode step issues hundreds of
 // small loops back to back, and waking a sleeping thread costs more than most of them.
 // ParallelFor must be called from one thread at a time (the engine's compute thread).
@@ -33,18 +35,24 @@ class ThreadPool {
 
  private:
   void WorkerLoop(int thread_index);
-  void RunChunks(int thread_index);
+  // Claims and runs chunks of the loop of `epoch` until none are left.
+  void RunChunks(uint32_t epoch, int thread_index);
 
   const int n_threads_;
   std::vector<std::thread> workers_;
 
-  // The current loop, published by bumping epoch_.
+  // The current loop. Its fields are written before `claim_` is reset for its epoch
+  // (release) and read after a successful claim (acquire); the caller changes them only
+  // after every chunk of the loop is done, so a claimed chunk always sees its own loop.
   const absl::FunctionRef<void(int64_t, int64_t, int)>* fn_ = nullptr;
   int64_t n_ = 0;
   int64_t grain_ = 1;
-  std::atomic<int64_t> next_chunk_{0};
-  std::atomic<int> busy_workers_{0};
-  std::atomic<uint64_t> epoch_{0};
+  std::atomic<int64_t> n_chunks_{0};  // read before a claim, so atomic
+  // (epoch << 32) | next chunk index: a worker late for one loop can never claim a chunk
+  // of the next one, because its epoch no longer matches.
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<int64_t> done_chunks_{0};
+  std::atomic<uint32_t> epoch_{0};  // bumped per loop; sleeping workers wait on it
   std::atomic<bool> stop_{false};
 
   std::mutex mutex_;  // only for sleeping workers
