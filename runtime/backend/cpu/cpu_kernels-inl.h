@@ -119,6 +119,73 @@ void DequantizeQ8_0(const uint8_t* src, float* dst, int64_t n) {
   }
 }
 
+// Stores 32 quant bytes as dst[i] = scale[i / 16] * (q[i] - bias) - offset[i / 16]: the
+// K-quant sub-block pattern (Q4_K uses one scale per 32, Q6_K one per 16). Exact products,
+// one rounding by the subtraction at most, as in the reference decoders.
+void StoreScaled32(__m256i q, int bias, float scale0, float scale1, float offset0,
+                   float offset1, float* dst) {
+  const __m128i halves[2] = {_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)};
+  for (int h = 0; h < 2; ++h) {
+    const __m256 scale = _mm256_set1_ps(h == 0 ? scale0 : scale1);
+    const __m256 offset = _mm256_set1_ps(h == 0 ? offset0 : offset1);
+    for (int part = 0; part < 2; ++part) {
+      const __m128i bytes = part == 0 ? halves[h] : _mm_srli_si128(halves[h], 8);
+      const __m256 y = _mm256_sub_ps(_mm256_mul_ps(scale, U8ToF32(bytes, bias)), offset);
+      _mm256_storeu_ps(dst + 16 * h + 8 * part, y);
+    }
+  }
+}
+
+void DequantizeQ4_K(const uint8_t* src, float* dst, int64_t n) {
+  const __m256i low_mask = _mm256_set1_epi8(0x0f);
+  for (int64_t b = 0; b < n / 256; ++b, src += sizeof(BlockQ4_K), dst += 256) {
+    const float d = LoadF16(src);
+    const float dmin = LoadF16(src + 2);
+    const uint8_t* scales = src + 4;
+    const uint8_t* qs = src + 4 + kKScaleBytes;
+    for (int group = 0; group < 4; ++group) {  // 64 elements: low nibbles, then high
+      const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * group));
+      const __m256i nibbles[2] = {_mm256_and_si256(bytes, low_mask),
+                                  _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_mask)};
+      for (int h = 0; h < 2; ++h) {
+        const ScaleMin sm = UnpackScaleMinK(scales, 2 * group + h);
+        const float ds = d * static_cast<float>(sm.scale);
+        const float dm = dmin * static_cast<float>(sm.min);
+        StoreScaled32(nibbles[h], 0, ds, ds, dm, dm, dst + 64 * group + 32 * h);
+      }
+    }
+  }
+}
+
+void DequantizeQ6_K(const uint8_t* src, float* dst, int64_t n) {
+  const __m256i low_mask = _mm256_set1_epi8(0x0f);
+  const __m256i two_bits = _mm256_set1_epi8(0x03);
+  for (int64_t b = 0; b < n / 256; ++b, src += sizeof(BlockQ6_K), dst += 256) {
+    const uint8_t* ql = src;
+    const uint8_t* qh = src + 128;
+    const auto* scales = reinterpret_cast<const int8_t*>(src + 192);
+    const float d = LoadF16(src + 208);
+    for (int half = 0; half < 2; ++half) {  // 128 elements
+      const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 64 * half));
+      const __m256i ql1 =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 64 * half + 32));
+      const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh + 32 * half));
+      const __m256i low[4] = {_mm256_and_si256(ql0, low_mask), _mm256_and_si256(ql1, low_mask),
+                              _mm256_and_si256(_mm256_srli_epi16(ql0, 4), low_mask),
+                              _mm256_and_si256(_mm256_srli_epi16(ql1, 4), low_mask)};
+      for (int quarter = 0; quarter < 4; ++quarter) {  // 32 elements each
+        const __m256i hi2 =
+            _mm256_and_si256(_mm256_srli_epi16(high, 2 * quarter), two_bits);
+        const __m256i q = _mm256_or_si256(low[quarter], _mm256_slli_epi16(hi2, 4));
+        const int s = 8 * half + 2 * quarter;
+        StoreScaled32(q, 32, d * static_cast<float>(scales[s]),
+                      d * static_cast<float>(scales[s + 1]), 0.0f, 0.0f,
+                      dst + 128 * half + 32 * quarter);
+      }
+    }
+  }
+}
+
 void F16ToF32(const uint16_t* src, float* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -200,6 +267,14 @@ void DequantizeQ8_0(const uint8_t* src, float* dst, int64_t n) {
 void F16ToF32(const uint16_t* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = Fp16ToFp32(src[i]);
 }
+
+void DequantizeQ4_K(const uint8_t* src, float* dst, int64_t n) {
+  DequantizeBlocks<BlockQ4_K, 256>(src, dst, n);
+}
+
+void DequantizeQ6_K(const uint8_t* src, float* dst, int64_t n) {
+  DequantizeBlocks<BlockQ6_K, 256>(src, dst, n);
+}
 #endif  // SMOLLM_CPU_KERNELS_AVX2
 
 void F32ToF16(const float* src, uint16_t* dst, int64_t n) {
@@ -236,9 +311,9 @@ DequantizeRowFn RowDequantizer(GgmlType type) {
     case GgmlType::kQ5_0: return DequantizeQ5_0;
     case GgmlType::kQ5_1: return DequantizeQ5_1;
     case GgmlType::kQ8_0: return DequantizeQ8_0;
-    case GgmlType::kQ4_K: return DequantizeBlocks<BlockQ4_K, 256>;
+    case GgmlType::kQ4_K: return DequantizeQ4_K;
     case GgmlType::kQ5_K: return DequantizeBlocks<BlockQ5_K, 256>;
-    case GgmlType::kQ6_K: return DequantizeBlocks<BlockQ6_K, 256>;
+    case GgmlType::kQ6_K: return DequantizeQ6_K;
     default: return nullptr;
   }
 }
