@@ -1,0 +1,74 @@
+// One request's state on the engine thread: tokens, page table, sampler, stop criteria, sink.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "runtime/engine/session_id.h"
+#include "runtime/engine/session_store_types.h"
+#include "runtime/engine/token_sink.h"
+#include "runtime/kv/page_table.h"
+#include "runtime/sampling/sampler.h"
+#include "runtime/sampling/stop_criteria.h"
+#include "runtime/tokenizer/stream_decoder.h"
+
+namespace smollm::runtime {
+
+// Owned by EngineCore; not thread-safe. `tokens` is prompt + generated: the scheduler's
+// known_tokens. The page table exists while the sequence is admitted (a preempted one
+// loses it and recomputes from its tokens).
+struct Sequence {
+  int64_t id = 0;
+  std::vector<TokenId> tokens;
+  int prompt_tokens = 0;
+  std::shared_ptr<TokenSink> sink;
+  Sampler sampler;
+  StopCriteria stop;
+  StreamDecoder decoder;
+  bool want_logprobs = false;
+  std::optional<PageTable> table;
+
+  // A session turn: the session it belongs to, and its retained KV, kept until admission
+  // so that its pages stay cached for the prefix match.
+  std::optional<SessionId> session;
+  std::unique_ptr<SessionKv> held_session_kv;
+
+  absl::Time submitted;
+  std::optional<absl::Time> admitted;     // first admission
+  std::optional<absl::Time> first_token;
+  int cached_tokens = 0;  // at first admission
+  int generated = 0;
+  FinishReason finish = FinishReason::kNone;  // set once StopCriteria (or Update) ends it
+  absl::Status error;                         // an engine-side failure of this sequence
+  bool final_sent = false;
+
+  // InvalidArgument for bad params (Validate); the tokenizer must outlive the sequence.
+  static absl::StatusOr<std::unique_ptr<Sequence>> Create(
+      int64_t id, std::vector<TokenId> tokens, int prompt_tokens, const SamplingParams& params,
+      int32_t vocab_size, std::span<const TokenId> model_stop_tokens,
+      const BpeTokenizer& tokenizer, std::shared_ptr<TokenSink> sink, absl::Time now);
+
+  // Sends the final event once: usage from the counters, `status` and `reason`.
+  void SendFinal(absl::Status status, FinishReason reason);
+
+ private:
+  Sequence(Sampler sampler, StopCriteria stop, StreamDecoder decoder)
+      : sampler(std::move(sampler)), stop(std::move(stop)), decoder(decoder) {}
+};
+
+// The retained KV of a session between turns: its page table (destroying it releases the
+// pages, on the engine thread).
+class EngineSessionKv final : public SessionKv {
+ public:
+  explicit EngineSessionKv(PageTable table) : table_(std::move(table)) {}
+  PageTable& table() { return table_; }
+
+ private:
+  PageTable table_;
+};
+
+}  // namespace smollm::runtime
