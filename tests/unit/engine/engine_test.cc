@@ -108,6 +108,43 @@ TEST(EngineTest, AdmissionErrors) {
   EXPECT_TRUE(e.Stats().draining);
 }
 
+TEST(EngineTest, TightMemoryPreemptsAndRecomputesTheSameTokens) {
+  ASSERT_NE(TestModel(), nullptr);
+  std::mt19937 rng(21);
+  std::vector<std::vector<TokenId>> prompts;
+  for (int i = 0; i < 6; ++i) prompts.push_back(RandomPrompt(rng, 40 + 8 * i));
+  EngineOptions roomy = SmallOptions();
+  roomy.prefix_cache = false;
+  std::vector<std::vector<TokenId>> solo;
+  {
+    TestEngine t(roomy);
+    ASSERT_NE(t.engine, nullptr);
+    for (const auto& p : prompts) solo.push_back(RunRequest(*t.engine, {p, Greedy(16)}).tokens);
+  }
+  // About 11 pages (176 tokens): the six sequences cannot all hold their pages at once.
+  EngineOptions tight = roomy;
+  tight.kv_cache_bytes = uint64_t{4} << 20;
+  TestEngine t(tight);
+  ASSERT_NE(t.engine, nullptr);
+  std::vector<std::shared_ptr<TokenSink>> sinks;
+  for (const auto& p : prompts) {
+    sinks.push_back(std::make_shared<TokenSink>());
+    ASSERT_TRUE(t.engine->Submit({p, Greedy(16)}, sinks.back()).ok());
+  }
+  for (size_t i = 0; i < sinks.size(); ++i) {
+    Outcome out = Collect(*sinks[i]);
+    ASSERT_TRUE(out.ended);
+    EXPECT_TRUE(out.final.status.ok()) << out.final.status;
+    EXPECT_EQ(out.tokens, solo[i]) << "request " << i;
+  }
+  ASSERT_TRUE(t.engine->WaitUntilIdle(absl::Seconds(10)));
+  EngineStats s = t.engine->Stats();
+  EXPECT_LT(s.kv_pages_total, 20);
+  EXPECT_EQ(s.kv_pages_used, 0);
+  EXPECT_EQ(s.kv_pages_free, s.kv_pages_total);
+  EXPECT_GT(s.preemptions, 0);
+}
+
 TEST(EngineTest, CancelsAndDeadlinesLeaveNoPageBehind) {
   ASSERT_NE(TestModel(), nullptr);
   EngineOptions o = SmallOptions();
