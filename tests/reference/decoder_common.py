@@ -4,7 +4,7 @@ llama-cpp-python, and the GGUF container the fixtures are written in.
 
 Fixture layout (a GGUF file, read by our own GGUF reader in the tests). Per prompt i:
   metadata  decoder.prompt.{i}.name      str
-            decoder.prompt.{i}.text      str   (empty when the prompt is given as ids)
+            decoder.prompt.{i}.text      str   (absent when the prompt is given as ids)
             decoder.prompt.{i}.n_prompt  u32   tokens that are the prompt; the rest of
                                                `tokens` is the reference's greedy output
             decoder.prompt.{i}.tokens    i32[] prompt + greedy continuation

@@ -77,55 +77,61 @@ absl::StatusOr<std::vector<float>> DecoderRunner::TeacherForced(std::span<const 
 }
 
 absl::StatusOr<GreedyResult> DecoderRunner::Greedy(
-    const std::vector<std::vector<TokenId>>& prompts, int n_new, bool batched) {
+    const std::vector<std::vector<TokenId>>& prompts, int n_new, Schedule schedule) {
   const int n_seqs = static_cast<int>(prompts.size());
   if (n_seqs > options_.max_seqs) {
     return absl::InvalidArgumentError(absl::StrCat(n_seqs, " prompts exceed max_seqs"));
   }
+  if (n_new < 1) return absl::InvalidArgumentError("n_new must be positive");
   for (const auto& p : prompts) {
-    if (p.empty() || p.size() + n_new > static_cast<size_t>(options_.max_positions) ||
-        p.size() > static_cast<size_t>(options_.max_tokens)) {
+    if (p.empty() || p.size() + n_new > static_cast<size_t>(options_.max_positions)) {
       return absl::InvalidArgumentError("a prompt is empty or too long for the runner");
+    }
+  }
+  // Groups of sequences that share steps, each sequence starting at its step in the group.
+  std::vector<std::vector<int>> groups;
+  std::vector<int> start(n_seqs, 0);
+  if (schedule == Schedule::kSolo) {
+    for (int s = 0; s < n_seqs; ++s) groups.push_back({s});
+  } else {
+    groups.emplace_back();
+    for (int s = 0; s < n_seqs; ++s) {
+      groups.back().push_back(s);
+      if (schedule == Schedule::kStaggered) start[s] = s;
     }
   }
   GreedyResult result;
   result.tokens.resize(n_seqs);
   result.logits.resize(n_seqs);
   std::vector<float> logits;
-  // The sequences that go through together: all of them, or one at a time.
-  std::vector<std::vector<int>> groups;
-  if (batched) {
-    groups.emplace_back();
-    for (int s = 0; s < n_seqs; ++s) groups.back().push_back(s);
-  } else {
-    for (int s = 0; s < n_seqs; ++s) groups.push_back({s});
-  }
+  std::vector<int> row_seq;  // which sequence each logit row of the step belongs to
   for (const std::vector<int>& group : groups) {
-    for (int step = 0; step <= n_new; ++step) {
-      if (step > 0) {
-        // Record what the last step produced, then feed the picked tokens.
-        for (size_t g = 0; g < group.size(); ++g) {
-          const int s = group[g];
-          std::span<const float> row(logits.data() + g * vocab(), vocab());
-          result.logits[s].insert(result.logits[s].end(), row.begin(), row.end());
-          result.tokens[s].push_back(ArgMax(row));
-        }
-        if (step == n_new) break;
-      }
+    for (int step = 0;; ++step) {
       batch_.Clear();
+      row_seq.clear();
       for (const int s : group) {
-        if (step == 0) {
+        const int generated = static_cast<int>(result.tokens[s].size());
+        if (step < start[s] || generated == n_new) continue;
+        if (generated == 0) {
           batch_.AddSequence(prompts[s], 0, Pages(s), true);
         } else {
           const TokenId last = result.tokens[s].back();
-          const auto pos = static_cast<runtime::Pos>(prompts[s].size() + step - 1);
+          const auto pos = static_cast<runtime::Pos>(prompts[s].size() + generated - 1);
           batch_.AddSequence(std::span<const TokenId>(&last, 1), pos, Pages(s), true);
         }
+        row_seq.push_back(s);
       }
+      if (row_seq.empty()) break;
       if (batch_.n_tokens() > options_.max_tokens) {
-        return absl::InvalidArgumentError("the prompts do not fit in one step together");
+        return absl::InvalidArgumentError("a step holds more tokens than max_tokens");
       }
       RETURN_IF_ERROR(RunStep(logits));
+      for (size_t r = 0; r < row_seq.size(); ++r) {
+        const int s = row_seq[r];
+        std::span<const float> row(logits.data() + r * vocab(), vocab());
+        result.logits[s].insert(result.logits[s].end(), row.begin(), row.end());
+        result.tokens[s].push_back(ArgMax(row));
+      }
     }
   }
   return result;

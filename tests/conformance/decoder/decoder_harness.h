@@ -18,6 +18,21 @@
 
 namespace smollm::testing {
 
+// True in sanitizer builds (ASan, TSan), which run the 135M-parameter model some twenty
+// times slower: there the tests cut the work (fewer positions, prompts and tokens), never
+// the checks made on what they compute.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitizerBuild = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kSanitizerBuild = true;
+#else
+inline constexpr bool kSanitizerBuild = false;
+#endif
+#else
+inline constexpr bool kSanitizerBuild = false;
+#endif
+
 struct DecoderRunnerOptions {
   int threads = 2;
   int page_size = 16;      // small pages: every sequence spans several, in shuffled order
@@ -28,6 +43,14 @@ struct DecoderRunnerOptions {
   std::function<std::unique_ptr<runtime::Backend>(runtime::Backend&)> wrap_backend;
   // Edits the config the decoder runs with (negative controls), before the upload.
   std::function<void(runtime::ModelConfig&)> edit_config;
+};
+
+// How Greedy schedules the sequences.
+enum class Schedule {
+  kSolo,       // one sequence at a time, alone in its steps
+  kBatched,    // every prompt prefilled in one step, then one decode token of each per step
+  kStaggered,  // sequence s joins at step s: its prefill shares a step with the others'
+               // decode tokens, as continuous batching mixes them
 };
 
 struct GreedyResult {
@@ -52,11 +75,9 @@ class DecoderRunner {
   // comes out of the same prefill computation.
   absl::StatusOr<std::vector<float>> TeacherForced(std::span<const runtime::TokenId> tokens);
 
-  // Greedy continuation of each prompt by n_new tokens. Batched: every prompt is
-  // prefilled in one step, then each decode step carries one token of every sequence.
-  // Otherwise the prompts run one after the other, alone in their steps.
+  // Greedy continuation of each prompt by n_new tokens, scheduled as `schedule` says.
   absl::StatusOr<GreedyResult> Greedy(const std::vector<std::vector<runtime::TokenId>>& prompts,
-                                      int n_new, bool batched);
+                                      int n_new, Schedule schedule);
 
  private:
   DecoderRunner() = default;

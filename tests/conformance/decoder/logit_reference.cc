@@ -76,8 +76,10 @@ absl::StatusOr<LogitReference> ReadLogitReference(const std::string& path) {
     ReferencePrompt prompt;
     ASSIGN_OR_RETURN(std::string_view name, file.GetString(p + "name"));
     prompt.name = std::string(name);
-    ASSIGN_OR_RETURN(std::string_view text, file.GetString(p + "text"));
-    prompt.text = std::string(text);
+    if (file.HasKey(p + "text")) {  // the writer leaves an empty string out
+      ASSIGN_OR_RETURN(std::string_view text, file.GetString(p + "text"));
+      prompt.text = std::string(text);
+    }
     ASSIGN_OR_RETURN(prompt.n_prompt, file.GetInt32(p + "n_prompt"));
     ASSIGN_OR_RETURN(prompt.tokens, file.GetInt32Array(p + "tokens"));
     if (file.HasKey(p + "full_positions")) {  // the writer leaves an empty list out

@@ -96,12 +96,13 @@ LogitStats MeasureAgainstReference(const LogitReference& ref, const ReferencePro
                                    std::span<const float> logits, const ReferenceBounds& bounds) {
   LogitStats stats;
   const int vocab = ref.vocab;
-  const int n = prompt.n_positions();
+  const int n = static_cast<int>(std::min<size_t>(logits.size() / vocab, prompt.n_positions()));
   stats.positions = n;
   auto row = [&](int pos) { return logits.subspan(static_cast<size_t>(pos) * vocab, vocab); };
 
   // Whole rows: exact measures.
   for (const int pos : prompt.full_positions) {
+    if (pos >= n) continue;
     const std::span<const float> theirs = FullRow(prompt, vocab, pos);
     const double cosine = CentredCosine(row(pos), theirs);
     const double plain = PlainCosine(row(pos), theirs);

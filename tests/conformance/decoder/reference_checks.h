@@ -24,6 +24,8 @@ struct ReferenceBounds {
   double max_relative_error = -1;
 };
 
+// Against llama.cpp on a quantized file: the brief's bounds.
+inline constexpr ReferenceBounds kQuantizedBounds{0.999, 0.1, -1};
 // Against a reference computing in f32 on the same weight values (llama.cpp on the model
 // requantized to F32; transformers on an F32 model): ours differs by summation order and
 // the f16 KV cache only. Measured: 1 - cosine below 3e-6 on SmolLM2, so 1e-5 leaves room
@@ -64,8 +66,10 @@ struct LogitStats {
   std::string Summary(std::string_view label) const;
 };
 
-// Measures `logits` ([prompt.n_positions()][vocab], teacher-forced on prompt.tokens)
-// against the reference row by row and notes every position that breaks `bounds`.
+// Measures `logits` ([n][vocab], teacher-forced on prompt.tokens) against the reference
+// row by row and notes every position that breaks `bounds`. n may be less than
+// prompt.n_positions(): a causal model's row p depends on tokens 0..p only, so a prefix
+// of the sequence has the same first rows (sanitizer builds check a prefix).
 LogitStats MeasureAgainstReference(const LogitReference& ref, const ReferencePrompt& prompt,
                                    std::span<const float> logits, const ReferenceBounds& bounds);
 

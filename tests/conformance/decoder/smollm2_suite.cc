@@ -4,7 +4,7 @@
 #include "tests/conformance/decoder/smollm2_suite.h"
 
 #include <cstdio>
-#include <map>
+#include <algorithm>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -17,6 +17,11 @@ namespace smollm::testing {
 namespace {
 
 using runtime::TokenId;
+
+// Sanitizer builds teacher-force the first positions of every prompt and let the three
+// shortest prompts run free for a few tokens; other builds do all of it.
+constexpr int kSanitizerPositions = 12;
+constexpr int kSanitizerGreedyTokens = 4;
 
 class SmolLM2ConformanceTest : public ::testing::Test {
  protected:
@@ -32,58 +37,28 @@ class SmolLM2ConformanceTest : public ::testing::Test {
     exact_ = new LogitReference(std::move(*exact));
     native_ = new LogitReference(std::move(*native));
     runner_ = runner->release();
-    logits_ = new std::map<int, std::vector<float>>();
   }
   static void TearDownTestSuite() {
     delete runner_;
     delete exact_;
     delete native_;
     delete files_;
-    delete logits_;
     runner_ = nullptr;
   }
   void SetUp() override {
     if (runner_ == nullptr) GTEST_FAIL() << "set-up failed";
   }
 
-  // Our teacher-forced logits of prompt i, computed once for both references.
-  static const std::vector<float>* TeacherForced(int i) {
-    auto it = logits_->find(i);
-    if (it != logits_->end()) return &it->second;
-    auto logits = runner_->TeacherForced(exact_->prompts[i].tokens);
-    EXPECT_TRUE(logits.ok()) << logits.status();
-    if (!logits.ok()) return nullptr;
-    return &logits_->emplace(i, std::move(*logits)).first->second;
-  }
-
-  static void CheckTeacherForced(const LogitReference& ref, const ReferenceBounds& bounds) {
-    ASSERT_EQ(ref.vocab, runner_->vocab());
-    ASSERT_EQ(ref.prompts.size(), exact_->prompts.size());
-    LogitStats total;
-    for (size_t i = 0; i < ref.prompts.size(); ++i) {
-      const ReferencePrompt& p = ref.prompts[i];
-      ASSERT_EQ(p.tokens, exact_->prompts[i].tokens) << "the references disagree on the input";
-      const std::vector<float>* logits = TeacherForced(static_cast<int>(i));
-      ASSERT_NE(logits, nullptr);
-      const LogitStats stats = CheckAgainstReference(ref, p, *logits, bounds);
-      std::printf("%s\n", stats.Summary(p.name).c_str());
-      total.Merge(stats);
-    }
-    std::printf("%s\n", total.Summary("all prompts").c_str());
-  }
-
   static SmolLM2SuiteFiles* files_;
   static DecoderRunner* runner_;
   static LogitReference* exact_;
   static LogitReference* native_;
-  static std::map<int, std::vector<float>>* logits_;
 };
 
 SmolLM2SuiteFiles* SmolLM2ConformanceTest::files_ = nullptr;
 DecoderRunner* SmolLM2ConformanceTest::runner_ = nullptr;
 LogitReference* SmolLM2ConformanceTest::exact_ = nullptr;
 LogitReference* SmolLM2ConformanceTest::native_ = nullptr;
-std::map<int, std::vector<float>>* SmolLM2ConformanceTest::logits_ = nullptr;
 
 TEST_F(SmolLM2ConformanceTest, OurTokenizerGivesTheReferencePrompts) {
   for (const ReferencePrompt& p : exact_->prompts) {
@@ -95,26 +70,53 @@ TEST_F(SmolLM2ConformanceTest, OurTokenizerGivesTheReferencePrompts) {
   }
 }
 
-TEST_F(SmolLM2ConformanceTest, TeacherForcedLogitsMatchLlamaCppInF32) {
-  CheckTeacherForced(*exact_, kExactBounds);
-}
-
-TEST_F(SmolLM2ConformanceTest, TeacherForcedLogitsMatchLlamaCppOnTheFileWithinItsOwnError) {
-  CheckTeacherForced(*native_, kExactBounds);
+// Every position against llama.cpp in f32 on the same weights (our error bound), and
+// against llama.cpp on the file itself (within its own distance from exact arithmetic).
+TEST_F(SmolLM2ConformanceTest, TeacherForcedLogitsMatchLlamaCpp) {
+  ASSERT_EQ(exact_->vocab, runner_->vocab());
+  ASSERT_EQ(native_->vocab, runner_->vocab());
+  ASSERT_EQ(native_->prompts.size(), exact_->prompts.size());
+  LogitStats exact_total, native_total;
+  for (size_t i = 0; i < exact_->prompts.size(); ++i) {
+    const ReferencePrompt& e = exact_->prompts[i];
+    const ReferencePrompt& q = native_->prompts[i];
+    ASSERT_EQ(q.tokens, e.tokens) << "the references disagree on the input";
+    std::span<const TokenId> tokens(e.tokens);
+    if (kSanitizerBuild) tokens = tokens.first(std::min<size_t>(tokens.size(), kSanitizerPositions));
+    auto logits = runner_->TeacherForced(tokens);
+    ASSERT_TRUE(logits.ok()) << logits.status();
+    const LogitStats es = CheckAgainstReference(*exact_, e, *logits, kExactBounds);
+    const LogitStats qs = CheckAgainstReference(*native_, q, *logits, kExactBounds);
+    std::printf("%s\n%s\n", es.Summary(e.name + ", llama.cpp in f32").c_str(),
+                qs.Summary(e.name + ", llama.cpp on the file").c_str());
+    exact_total.Merge(es);
+    native_total.Merge(qs);
+  }
+  std::printf("%s\n%s\n", exact_total.Summary("all prompts, llama.cpp in f32").c_str(),
+              native_total.Summary("all prompts, llama.cpp on the file").c_str());
 }
 
 TEST_F(SmolLM2ConformanceTest, FreeRunningGreedyMatchesLlamaCpp) {
-  const int n_new = files_->greedy_tokens;
+  const int n_new = kSanitizerBuild ? kSanitizerGreedyTokens : files_->greedy_tokens;
+  std::vector<int> which;  // prompt indices, shortest first under sanitizers
+  for (size_t i = 0; i < exact_->prompts.size(); ++i) which.push_back(static_cast<int>(i));
+  if (kSanitizerBuild) {
+    std::sort(which.begin(), which.end(), [&](int a, int b) {
+      return exact_->prompts[a].n_prompt < exact_->prompts[b].n_prompt;
+    });
+    which.resize(std::min<size_t>(which.size(), 3));
+  }
   std::vector<std::vector<TokenId>> prompts;
-  for (const ReferencePrompt& p : exact_->prompts) {
+  for (const int i : which) {
+    const ReferencePrompt& p = exact_->prompts[i];
     prompts.emplace_back(p.tokens.begin(), p.tokens.begin() + p.n_prompt);
   }
   // All prompts in one batch: prefill together, then decode together.
-  auto greedy = runner_->Greedy(prompts, n_new, /*batched=*/true);
+  auto greedy = runner_->Greedy(prompts, n_new, Schedule::kBatched);
   ASSERT_TRUE(greedy.ok()) << greedy.status();
-  for (size_t s = 0; s < prompts.size(); ++s) {
-    const ReferencePrompt& p = exact_->prompts[s];
-    const ReferencePrompt& q = native_->prompts[s];
+  for (size_t s = 0; s < which.size(); ++s) {
+    const ReferencePrompt& p = exact_->prompts[which[s]];
+    const ReferencePrompt& q = native_->prompts[which[s]];
     const std::vector<TokenId> expected(p.tokens.begin() + p.n_prompt,
                                         p.tokens.begin() + p.n_prompt + n_new);
     const int exact_match = MatchingPrefix(greedy->tokens[s], expected);
