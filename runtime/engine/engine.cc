@@ -72,6 +72,14 @@ Engine::~Engine() {
     wake_cv_.Signal();
   }
   thread_.join();
+  // Commands the loop did not take: run them here so that every accepted request gets
+  // its final event (core_ then cancels it) and every waiting session call its answer.
+  std::deque<Command> left;
+  {
+    absl::MutexLock lock(&mu_);
+    left.swap(commands_);
+  }
+  for (Command& command : left) command(*core_);
   {
     auto waker = std::static_pointer_cast<Waker>(waker_);
     absl::MutexLock lock(&waker->mu);

@@ -64,7 +64,6 @@ void EngineCore::AddRequest(RequestId id, GenerateRequest request,
   const absl::Time now = absl::Now();
   std::vector<TokenId> tokens;
   std::unique_ptr<SessionKv> held;
-  int64_t turn_tokens = static_cast<int64_t>(request.prompt.size());
   if (request.session.has_value()) {
     absl::StatusOr<TurnStart> turn =
         store_->BeginTurn(request.session->id, request.session->principal, request.prompt);
@@ -78,14 +77,15 @@ void EngineCore::AddRequest(RequestId id, GenerateRequest request,
           static_cast<int32_t>(turn->cached_tokens));
       held = std::move(turn->kv);
     }
-    turn_tokens = static_cast<int64_t>(tokens.size());
   } else {
     tokens = std::move(request.prompt);
   }
   const int n = static_cast<int>(tokens.size());
   auto refuse = [&](absl::Status status) {
     if (request.session.has_value()) {
-      (void)store_->CancelTurn(request.session->id, std::move(held), 0);
+      const int64_t kept =
+          held != nullptr ? static_cast<EngineSessionKv&>(*held).table().n_tokens() : 0;
+      (void)store_->CancelTurn(request.session->id, std::move(held), kept);
     }
     sink->Finish({std::move(status), {}});
   };
@@ -101,8 +101,8 @@ void EngineCore::AddRequest(RequestId id, GenerateRequest request,
                        model_stops_, model_->tokenizer(), sink, now);
   if (!seq.ok()) return refuse(seq.status());
   if (absl::Status st = scheduler_->Submit(sr); !st.ok()) return refuse(st);
-  (void)turn_tokens;
   (*seq)->held_session_kv = std::move(held);
+  (*seq)->deadline = sr.deadline;
   if (request.session.has_value()) {
     (*seq)->session = request.session->id;
     session_seqs_[request.session->id] = id;

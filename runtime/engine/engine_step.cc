@@ -74,8 +74,17 @@ void EngineCore::Step() {
       ++it;
     }
   }
-  if (!scheduler_->HasWork()) return;
   const absl::Time start = absl::Now();
+  if (!scheduler_->HasWork()) {
+    // Only paused sequences (or none) are left: plan a step only to drop one whose
+    // deadline passed, since HasWork leaves deadlines aside.
+    bool due = false;
+    for (RequestId id : paused_) {
+      auto it = seqs_.find(id);
+      due = due || (it != seqs_.end() && it->second->deadline <= start);
+    }
+    if (!due) return;
+  }
   RefreshCachedPrefixes();
   KvBudget budget{pool_->n_free() + pool_->n_cached()};
   absl::StatusOr<StepPlan> planned = scheduler_->Schedule(start, budget);

@@ -38,6 +38,7 @@ struct Sequence {
   std::unique_ptr<SessionKv> held_session_kv;
 
   absl::Time submitted;
+  absl::Time deadline = absl::InfiniteFuture();
   std::optional<absl::Time> admitted;     // first admission
   std::optional<absl::Time> first_token;
   int cached_tokens = 0;  // at first admission

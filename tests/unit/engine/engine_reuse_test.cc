@@ -120,6 +120,22 @@ TEST(EngineReuseTest, SlowConsumerPausesItsSequence) {
   ASSERT_TRUE(out.ended);
   EXPECT_TRUE(out.final.status.ok()) << out.final.status;
   EXPECT_EQ(out.tokens.size(), 30u);
+
+  // A paused sequence still ends at its deadline.
+  auto stuck = std::make_shared<TokenSink>(/*max_buffered_tokens=*/2);
+  GenerateRequest late{RandomPrompt(rng, 12), Greedy(30)};
+  late.deadline = absl::Now() + absl::Milliseconds(800);
+  ASSERT_TRUE(e.Submit(std::move(late), stuck).ok());
+  const absl::Time wait_until = absl::Now() + absl::Seconds(20);
+  while (!stuck->finished() && absl::Now() < wait_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  Outcome late_out = Collect(*stuck);
+  ASSERT_TRUE(late_out.ended);
+  EXPECT_EQ(late_out.final.status.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(late_out.tokens.size(), 2u);
+  ASSERT_TRUE(e.WaitUntilIdle(absl::Seconds(10)));
+  EXPECT_EQ(e.Stats().kv_pages_used, 0);
 }
 
 }  // namespace

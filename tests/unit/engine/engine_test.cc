@@ -17,7 +17,7 @@ TEST(EngineTest, ConcurrentGreedyRequestsMatchSoloRuns) {
   std::mt19937 rng(1234);
   constexpr int kRequests = 16;
   std::vector<std::vector<TokenId>> prompts;
-  for (int i = 0; i < kRequests; ++i) prompts.push_back(RandomPrompt(rng, 5 + 4 * i));
+  for (int i = 0; i < kRequests; ++i) prompts.push_back(RandomPrompt(rng, 3 + 3 * i));
 
   std::vector<std::vector<TokenId>> solo;
   {
