@@ -24,16 +24,15 @@ struct ReferenceBounds {
   double max_relative_error = -1;
 };
 
-// Against llama.cpp on a quantized file: the brief's bounds.
-inline constexpr ReferenceBounds kQuantizedBounds{0.999, 0.1, -1};
 // Against a reference computing in f32 on the same weight values (llama.cpp on the model
-// requantized to F32; transformers on an F32 model): ours differs by summation order and
-// the f16 KV cache only. Measured: 1 - cosine below 3e-6 on SmolLM2, so 1e-5 leaves room
-// for other CPUs' summation orders while catching any real fault (a wrong RoPE pairing
-// costs more than 1e-2).
+// requantized to F32; transformers on an F32 model), or, with an allowance, against
+// llama.cpp on a quantized file: ours differs from exact arithmetic by summation order and
+// the f16 KV cache only. Measured: 1 - cosine below 4e-6 on SmolLM2 and the tiny SmolLM3,
+// so 1e-5 leaves room for other CPUs' summation orders, and is a hundred times tighter
+// than the usual 0.999, which llama.cpp on the quantized files does not meet itself
+// (its 8-bit activations cost it up to 2e-3 on SmolLM2 Q4_1 and 6e-3 on the tiny models).
+// A wrong RoPE pairing costs more than 0.5, RoPE on the NoPE layers 0.13.
 inline constexpr ReferenceBounds kExactBounds{0.99999, 0.1, -1};
-// The same against transformers in f32 on an F32 model, whose logits are stored whole.
-inline constexpr ReferenceBounds kExactWholeRowBounds{0.99999, 0.1, 1e-4};
 
 struct LogitStats {
   int positions = 0;
