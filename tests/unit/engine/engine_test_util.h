@@ -76,8 +76,9 @@ struct Outcome {
   bool ended = false;
 };
 
-// Drains `sink` until its final event (or `timeout`).
-inline Outcome Collect(TokenSink& sink, absl::Duration timeout = absl::Seconds(60)) {
+// Drains `sink` until its final event (or `timeout`: generous, for sanitizer builds on a
+// loaded machine).
+inline Outcome Collect(TokenSink& sink, absl::Duration timeout = absl::Seconds(300)) {
   Outcome out;
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
