@@ -88,61 +88,14 @@ std::string PythonFloatRepr(double value) {
   return out;
 }
 
-void AppendJsonPython(const JsonValue& value, std::string* out) {
-  switch (value.kind()) {
-    case JsonValue::Kind::kNull:
-      out->append("null");
-      return;
-    case JsonValue::Kind::kBool:
-      out->append(value.bool_value() ? "true" : "false");
-      return;
-    case JsonValue::Kind::kInt:
-      out->append(value.text());
-      return;
-    case JsonValue::Kind::kFloat: {
-      const double f = value.float_value();
-      if (std::isnan(f)) {
-        out->append("NaN");
-      } else if (std::isinf(f)) {
-        out->append(f < 0 ? "-Infinity" : "Infinity");
-      } else {
-        out->append(PythonFloatRepr(f));
-      }
-      return;
-    }
-    case JsonValue::Kind::kString:
-      AppendJsonString(value.text(), out);
-      return;
-    case JsonValue::Kind::kArray: {
-      out->push_back('[');
-      bool first = true;
-      for (const JsonValue& item : value.items()) {
-        if (!first) out->append(", ");
-        first = false;
-        AppendJsonPython(item, out);
-      }
-      out->push_back(']');
-      return;
-    }
-    case JsonValue::Kind::kObject: {
-      out->push_back('{');
-      bool first = true;
-      for (const JsonMember& member : value.members()) {
-        if (!first) out->append(", ");
-        first = false;
-        AppendJsonString(member.key, out);
-        out->append(": ");
-        AppendJsonPython(member.value, out);
-      }
-      out->push_back('}');
-      return;
-    }
-  }
-}
+// Python's two ways of printing a JSON-like value: json.dumps (kJson) and str()/repr()
+// (kRepr). They differ only in scalars and string quoting; containers share one shape.
+enum class PythonStyle { kJson, kRepr };
+void AppendPython(const JsonValue& value, PythonStyle style, std::string* out);
 
 std::string DumpJsonPython(const JsonValue& value) {
   std::string out;
-  AppendJsonPython(value, &out);
+  AppendPython(value, PythonStyle::kJson, &out);
   return out;
 }
 
@@ -187,22 +140,38 @@ void AppendPythonStringRepr(std::string_view utf8, std::string* out) {
   out->push_back(quote);
 }
 
-void AppendPythonRepr(const JsonValue& value, std::string* out) {
+void AppendPython(const JsonValue& value, PythonStyle style, std::string* out) {
+  const bool json = style == PythonStyle::kJson;
+  auto append_string = [&](const std::string& text) {
+    if (json) {
+      AppendJsonString(text, out);
+    } else {
+      AppendPythonStringRepr(text, out);
+    }
+  };
   switch (value.kind()) {
     case JsonValue::Kind::kNull:
-      out->append("None");
+      out->append(json ? "null" : "None");
       return;
     case JsonValue::Kind::kBool:
-      out->append(value.bool_value() ? "True" : "False");
+      out->append(value.bool_value() ? (json ? "true" : "True") : (json ? "false" : "False"));
       return;
     case JsonValue::Kind::kInt:
       out->append(value.text());
       return;
-    case JsonValue::Kind::kFloat:
-      out->append(PythonFloatRepr(value.float_value()));
+    case JsonValue::Kind::kFloat: {
+      const double f = value.float_value();
+      if (json && std::isnan(f)) {
+        out->append("NaN");
+      } else if (json && std::isinf(f)) {
+        out->append(f < 0 ? "-Infinity" : "Infinity");
+      } else {
+        out->append(PythonFloatRepr(f));
+      }
       return;
+    }
     case JsonValue::Kind::kString:
-      AppendPythonStringRepr(value.text(), out);
+      append_string(value.text());
       return;
     case JsonValue::Kind::kArray: {
       out->push_back('[');
@@ -210,7 +179,7 @@ void AppendPythonRepr(const JsonValue& value, std::string* out) {
       for (const JsonValue& item : value.items()) {
         if (!first) out->append(", ");
         first = false;
-        AppendPythonRepr(item, out);
+        AppendPython(item, style, out);
       }
       out->push_back(']');
       return;
@@ -221,9 +190,9 @@ void AppendPythonRepr(const JsonValue& value, std::string* out) {
       for (const JsonMember& member : value.members()) {
         if (!first) out->append(", ");
         first = false;
-        AppendPythonStringRepr(member.key, out);
+        append_string(member.key);
         out->append(": ");
-        AppendPythonRepr(member.value, out);
+        AppendPython(member.value, style, out);
       }
       out->push_back('}');
       return;
@@ -234,7 +203,7 @@ void AppendPythonRepr(const JsonValue& value, std::string* out) {
 std::string PythonStr(const JsonValue& value) {
   if (value.kind() == JsonValue::Kind::kString) return value.text();  // str(s) is s itself
   std::string out;
-  AppendPythonRepr(value, &out);
+  AppendPython(value, PythonStyle::kRepr, &out);
   return out;
 }
 
