@@ -8,6 +8,21 @@
 
 namespace smollm::testing {
 
+// True in sanitizer builds (ASan, TSan), which run the 135M-parameter model some twenty
+// times slower: there the model-running tests cut the work (fewer positions, prompts and
+// tokens), never the checks made on what they compute.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitizerBuild = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kSanitizerBuild = true;
+#else
+inline constexpr bool kSanitizerBuild = false;
+#endif
+#else
+inline constexpr bool kSanitizerBuild = false;
+#endif
+
 // Absolute path of a file under tests/fixtures/.
 std::string FixturePath(const std::string& relative);
 

@@ -12,26 +12,12 @@
 #include "runtime/backend/backend.h"
 #include "runtime/backend/cpu/cpu_backend.h"
 #include "runtime/core/thread_pool.h"
+#include "tests/test_support.h"
 #include "runtime/model/forward.h"
 #include "runtime/model/model.h"
 #include "runtime/model/weights.h"
 
 namespace smollm::testing {
-
-// True in sanitizer builds (ASan, TSan), which run the 135M-parameter model some twenty
-// times slower: there the tests cut the work (fewer positions, prompts and tokens), never
-// the checks made on what they compute.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-inline constexpr bool kSanitizerBuild = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-inline constexpr bool kSanitizerBuild = true;
-#else
-inline constexpr bool kSanitizerBuild = false;
-#endif
-#else
-inline constexpr bool kSanitizerBuild = false;
-#endif
 
 struct DecoderRunnerOptions {
   int threads = 2;
