@@ -104,6 +104,7 @@ int Run() {
                               std::fflush(stdout);
                             });
   std::printf("\n");
+  std::fflush(stdout);  // the text ends before the statistics on stderr
   if (!stats.ok()) return Fail(stats.status());
   const int decode_steps = std::max(0, stats->generated_tokens - 1);
   std::fprintf(stderr,
