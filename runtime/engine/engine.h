@@ -29,7 +29,9 @@ namespace smollm::runtime {
 
 using RequestId = int64_t;
 
-// A turn of a session: `prompt` then holds only the turn's new tokens.
+// A turn of a session: `prompt` then holds only the turn's new tokens (RenderChatTurn's
+// text, tokenized). Every sampled token joins the session's history when the turn ends,
+// the stop token that ended it included (so a reply ended by `<|im_end|>` is closed).
 struct SessionTurn {
   SessionId id;
   std::string principal;

@@ -23,8 +23,9 @@ namespace smollm::runtime {
 // A session is a conversation whose token history (and, while memory allows, its KV)
 // stays on this replica between turns. The history is the exact tokens of every turn,
 // never re-rendered text, so a resumed turn continues from precisely what the model saw.
-// A turn is the new tokens the engine rendered for it (a user message and the header
-// of the reply) followed by the tokens the model generated; Rewind drops the last one whole.
+// A turn is the new tokens its caller rendered for it (RenderChatTurn: a user message and
+// the header of the reply) followed by every token the model generated, the stop token
+// that ended the reply included; Rewind drops the last one whole.
 //
 // Lifecycle: Create -> idle; BeginTurn -> generating; EndTurn or CancelTurn -> idle;
 // Delete, idle TTL or eviction -> gone. Only idle sessions expire, are evicted or lose

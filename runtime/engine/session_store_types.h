@@ -38,9 +38,12 @@ class SessionKv {
 // engine and does not interpret them: validate them (Validate(SamplingParams, vocab)) and
 // bound the system prompt before Create.
 struct SessionOptions {
-  // Rendered by the engine into the first turn's tokens (the history starts empty).
+  // The engine renders neither of these two: it keeps them for GetSession. The caller
+  // renders every turn's text with RenderChatTurn (runtime/tokenizer/chat_turns.h) from
+  // them (turn 0's text carries the system part; the history starts empty) and submits
+  // its tokens as the turn.
   std::string system_prompt;
-  // SmolLM3's reasoning mode (ChatTemplate's enable_thinking); unset = the template's
+  // SmolLM3's reasoning mode (ChatTurnOptions::enable_thinking); unset = the template's
   // default.
   std::optional<bool> enable_thinking;
   // Defaults for every turn; a turn may override them.
