@@ -53,6 +53,10 @@ void EngineCore::SampleOne(Sequence& seq, std::span<const float> logits, absl::T
   delta.text = std::move(update.text);
   delta.tokens.push_back(sample->token);
   if (seq.want_logprobs && sample->logprob.has_value()) delta.logprobs.push_back(*sample->logprob);
+  if (seq.want_top_logprobs) {
+    const std::span<const TokenLogprob> top = sample->top_logprobs();
+    delta.top_logprobs.emplace_back(top.begin(), top.end());
+  }
   const bool over = seq.sink->Push(std::move(delta));
   if (update.finished) {
     seq.finish = update.reason;

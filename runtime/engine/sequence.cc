@@ -21,6 +21,7 @@ absl::StatusOr<std::unique_ptr<Sequence>> Sequence::Create(
   seq->prompt_tokens = prompt_tokens;
   seq->sink = std::move(sink);
   seq->want_logprobs = params.logprobs || params.top_logprobs > 0;
+  seq->want_top_logprobs = params.top_logprobs > 0;
   seq->submitted = now;
   return seq;
 }

@@ -30,6 +30,7 @@ struct Sequence {
   StopCriteria stop;
   StreamDecoder decoder;
   bool want_logprobs = false;
+  bool want_top_logprobs = false;  // params.top_logprobs > 0
   std::optional<PageTable> table;
 
   // A session turn: the session it belongs to, and its retained KV, kept until admission

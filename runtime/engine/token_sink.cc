@@ -2,6 +2,7 @@
 #include "runtime/engine/token_sink.h"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 namespace smollm::runtime {
@@ -63,6 +64,9 @@ bool TokenSink::Push(TokenEvent delta) {
     pending_.tokens.insert(pending_.tokens.end(), delta.tokens.begin(), delta.tokens.end());
     pending_.logprobs.insert(pending_.logprobs.end(), delta.logprobs.begin(),
                              delta.logprobs.end());
+    pending_.top_logprobs.insert(pending_.top_logprobs.end(),
+                                 std::make_move_iterator(delta.top_logprobs.begin()),
+                                 std::make_move_iterator(delta.top_logprobs.end()));
     has_pending_ = has_pending_ || !delta.text.empty() || !delta.tokens.empty();
     over = static_cast<int>(pending_.tokens.size()) >= max_buffered_tokens_;
     cv_.SignalAll();

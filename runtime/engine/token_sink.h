@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "runtime/core/types.h"
+#include "runtime/sampling/sampler.h"
 #include "runtime/sampling/stop_criteria.h"
 
 namespace smollm::runtime {
@@ -22,6 +23,9 @@ struct TokenEvent {
   std::string text;               // valid UTF-8, whole characters, stop strings withheld
   std::vector<TokenId> tokens;    // sampled ids, in order
   std::vector<float> logprobs;    // [tokens] when the request asked for logprobs, else empty
+  // [tokens] when the request asked for top_logprobs > 0, else empty: each token's
+  // SampleResult::top_logprobs(), the most likely first (the sampled token may be absent).
+  std::vector<std::vector<TokenLogprob>> top_logprobs;
 };
 
 struct Usage {

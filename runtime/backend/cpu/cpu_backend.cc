@@ -15,7 +15,8 @@ CpuBackend::CpuBackend(ThreadPool& pool, int64_t max_cols, const cpu::CpuKernels
     : pool_(pool),
       max_cols_(max_cols),
       kernels_(kernels),
-      scratch_(static_cast<size_t>(pool.size() * max_cols)) {}
+      scratch_(static_cast<size_t>(pool.size() * max_cols)),
+      quant_matmul_(pool, max_cols, kernels) {}
 
 bool CpuBackend::SupportsWeightType(GgmlType type) const {
   return kernels_.row_dequantizer(type) != nullptr;
@@ -88,6 +89,9 @@ void CpuBackend::RmsNorm(const Activations& x, const Weight& gain, float eps,
 }
 
 void CpuBackend::MatMul(const Weight& w, const Activations& x, const Activations& out) {
+  // Quantized weights with an int8 kernel: any token count, and each token's result is
+  // the same whatever else shares its batch.
+  if (quant_matmul_.Supports(w.type)) return quant_matmul_.MatMul(w, x, out);
   const auto dequantize = kernels_.row_dequantizer(w.type);
   const auto dot = kernels_.dot;
   const auto* base = static_cast<const uint8_t*>(w.data);

@@ -7,6 +7,7 @@
 
 #include "runtime/backend/backend.h"
 #include "runtime/backend/cpu/cpu_kernels.h"
+#include "runtime/backend/cpu/quant_matmul.h"
 #include "runtime/core/thread_pool.h"
 
 namespace smollm::runtime {
@@ -56,6 +57,7 @@ class CpuBackend final : public Backend {
   const int64_t max_cols_;
   const cpu::CpuKernels& kernels_;
   std::vector<float> scratch_;  // [threads][max_cols] dequantized weight rows
+  cpu::QuantMatMul quant_matmul_;  // the int8 path of the types it supports
 };
 
 }  // namespace smollm::runtime

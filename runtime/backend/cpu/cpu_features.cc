@@ -7,6 +7,7 @@ std::string_view CpuIsaName(CpuIsa isa) {
   switch (isa) {
     case CpuIsa::kGeneric: return "generic";
     case CpuIsa::kAvx2: return "avx2";
+    case CpuIsa::kAvx512: return "avx512";
   }
   return "unknown";
 }
@@ -22,10 +23,24 @@ bool CpuSupports(CpuIsa isa) {
 #else
       return false;
 #endif
+    case CpuIsa::kAvx512:
+#if defined(__x86_64__)
+      // libgcc's cpuid checks also require the OS to save the AVX-512 register state.
+      return CpuSupports(CpuIsa::kAvx2) && __builtin_cpu_supports("avx512f") &&
+             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512vnni");
+#else
+      return false;
+#endif
   }
   return false;
 }
 
-CpuIsa BestCpuIsa() { return CpuSupports(CpuIsa::kAvx2) ? CpuIsa::kAvx2 : CpuIsa::kGeneric; }
+CpuIsa BestCpuIsa() {
+  for (CpuIsa isa : {CpuIsa::kAvx512, CpuIsa::kAvx2}) {
+    if (CpuSupports(isa)) return isa;
+  }
+  return CpuIsa::kGeneric;
+}
 
 }  // namespace smollm::runtime::cpu

@@ -10,6 +10,7 @@ namespace smollm::runtime::cpu {
 enum class CpuIsa {
   kGeneric,  // x86-64 baseline (SSE2) or any other architecture
   kAvx2,     // AVX2 + FMA + F16C (Haswell and later, Zen)
+  kAvx512,   // kAvx2 + AVX-512 F/BW/VL/VNNI (Ice Lake, Sapphire Rapids, Zen 4 and later)
 };
 
 std::string_view CpuIsaName(CpuIsa isa);

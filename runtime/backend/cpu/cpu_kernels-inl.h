@@ -11,6 +11,7 @@
 #endif
 
 #include "runtime/backend/cpu/cpu_kernels.h"
+#include "runtime/backend/cpu/quant_matvec_reference.h"
 #include "runtime/quant/half.h"
 #include "runtime/quant/q4.h"
 #include "runtime/quant/q4_k.h"
@@ -20,6 +21,10 @@
 #include "runtime/quant/q8.h"
 
 namespace smollm::runtime::cpu::SMOLLM_CPU_ISA_NAMESPACE {
+
+// This ISA's int8 matvecs (quant_matvec_<isa>.cc; the references for the generic ISA).
+QuantMatVecFn QuantMatVecFor(GgmlType type);
+
 namespace {
 
 template <typename Block, int kElements>
@@ -37,34 +42,11 @@ void DequantizeBlocks(const uint8_t* src, float* dst, int64_t n) {
 #if SMOLLM_CPU_KERNELS_AVX2
 // AVX2 + F16C versions: the vectoriser leaves the nibble unpacking and the fp16 scale
 // conversion scalar, which made these loops the whole cost of a decode step.
-float LoadF16(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return _cvtsh_ss(h);  // exact, like Fp16ToFp32, for every finite scale
-}
+#include "runtime/backend/cpu/simd_unpack-inl.h"
 
 // Eight bytes (the low half of `bytes`) as floats, zero- or sign-extended, minus `bias`.
 __m256 U8ToF32(__m128i bytes, int bias) {
   return _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepu8_epi32(bytes), _mm256_set1_epi32(bias)));
-}
-
-// The 32 quants of a block as bytes: low nibbles of qs[0..15], then high nibbles.
-__m256i Nibbles(const uint8_t* qs) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m128i mask = _mm_set1_epi8(0x0f);
-  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), mask), _mm_and_si128(v, mask));
-}
-
-// Bit i of the little-endian 32-bit qh as 0x10 in byte i.
-__m256i FifthBits(const uint8_t* qh_bytes) {
-  uint32_t qh;
-  std::memcpy(&qh, qh_bytes, 4);
-  const __m256i spread = _mm256_shuffle_epi8(
-      _mm256_set1_epi32(static_cast<int>(qh)),
-      _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
-  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
-  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
-  return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
 }
 
 // dst[0..31] = d * (q - bias) + m for the 32 quant bytes q.
@@ -346,8 +328,9 @@ void Scale(float a, float* y, int64_t n) {
 }  // namespace
 
 const CpuKernels& Kernels() {
-  static const CpuKernels kernels{SMOLLM_CPU_ISA, RowDequantizer, Dot, Axpy, Scale,
-                                  F16ToF32, F32ToF16};
+  static const CpuKernels kernels{SMOLLM_CPU_ISA, RowDequantizer, Dot,    Axpy,
+                                  Scale,          F16ToF32,       F32ToF16, QuantMatVecFor,
+                                  ReferenceQuantizeActivations};
   return kernels;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "runtime/backend/cpu/cpu_features.h"
+#include "runtime/backend/cpu/quant_matvec.h"
 #include "runtime/core/ggml_type.h"
 
 namespace smollm::runtime::cpu {
@@ -20,6 +21,10 @@ struct CpuKernels {
   void (*scale)(float a, float* y, int64_t n);                     // y *= a
   void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);  // KV pages
   void (*f32_to_f16)(const float* src, uint16_t* dst, int64_t n);
+  // Int8 matvec of `type` weights against activations quantized by quantize_activations
+  // to ActivationTypeFor(type); nullptr for types without one (quant_matvec.h).
+  QuantMatVecFn (*quant_matvec)(GgmlType type);
+  QuantizeActivationsFn quantize_activations;
 };
 
 // The kernels compiled for `isa` (which the CPU must support).

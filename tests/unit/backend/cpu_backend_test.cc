@@ -16,6 +16,20 @@ using testing::View;
 
 using cpu::CpuIsa;
 
+// x as the int8 path sees it (quantized and back) when `type` takes that path, else x.
+std::vector<float> QuantizedActivations(const cpu::CpuKernels& kernels, GgmlType type,
+                                        const std::vector<float>& x, int64_t cols) {
+  const std::optional<GgmlType> act_type = cpu::ActivationTypeFor(type);
+  if (!act_type || kernels.quant_matvec(type) == nullptr) return x;
+  std::vector<float> xq(x.size());
+  std::vector<uint8_t> bytes(*RowBytes(*act_type, cols));
+  for (size_t t = 0; t < x.size() / cols; ++t) {
+    kernels.quantize_activations(*act_type, &x[t * cols], bytes.data(), cols);
+    EXPECT_TRUE(DequantizeRow(*act_type, bytes, std::span<float>(&xq[t * cols], cols)).ok());
+  }
+  return xq;
+}
+
 // Every kernel variant this CPU can run, on one and two threads.
 class CpuBackendTest : public ::testing::TestWithParam<std::tuple<int, CpuIsa>> {
  protected:
@@ -29,6 +43,9 @@ class CpuBackendTest : public ::testing::TestWithParam<std::tuple<int, CpuIsa>> 
   CpuBackend backend_;
 };
 
+// Quantized types go through the int8 path (quant_matmul_test.cc checks it bit for bit):
+// here the f32 reference with the unquantized activations holds within their
+// quantization error.
 TEST_P(CpuBackendTest, MatMulMatchesScalarReference) {
   for (GgmlType type : {GgmlType::kF32, GgmlType::kQ8_0, GgmlType::kQ5_0, GgmlType::kQ4_K,
                         GgmlType::kQ6_K, GgmlType::kF16, GgmlType::kBF16}) {
@@ -41,11 +58,17 @@ TEST_P(CpuBackendTest, MatMulMatchesScalarReference) {
       std::vector<float> x = RandomFloats(n_tokens * cols, 5);
       std::vector<float> out(n_tokens * rows, NAN);
       backend_.MatMul(*weight, View(x, n_tokens, cols), View(out, n_tokens, rows));
+      const std::vector<float> xq = QuantizedActivations(backend_.kernels(), type, x, cols);
       for (int64_t t = 0; t < n_tokens; ++t) {
         for (int64_t r = 0; r < rows; ++r) {
-          double ref = 0;
-          for (int64_t i = 0; i < cols; ++i) ref += double(w.dequantized[r * cols + i]) * x[t * cols + i];
-          ASSERT_NEAR(out[t * rows + r], ref, 1e-4 * (1 + std::abs(ref))) << t << "," << r;
+          double ref = 0, quant_error = 0;
+          for (int64_t i = 0; i < cols; ++i) {
+            const double wi = w.dequantized[r * cols + i];
+            ref += wi * x[t * cols + i];
+            quant_error += std::abs(wi * (x[t * cols + i] - xq[t * cols + i]));
+          }
+          ASSERT_NEAR(out[t * rows + r], ref, 1e-4 * (1 + std::abs(ref)) + quant_error)
+              << t << "," << r;
         }
       }
     }
@@ -141,7 +164,8 @@ TEST_P(CpuBackendTest, RejectsUnsupportedOrMisSizedWeights) {
 
 INSTANTIATE_TEST_SUITE_P(ThreadsAndIsa, CpuBackendTest,
                          ::testing::Combine(::testing::Values(1, 2),
-                                            ::testing::Values(CpuIsa::kGeneric, CpuIsa::kAvx2)));
+                                            ::testing::Values(CpuIsa::kGeneric, CpuIsa::kAvx2,
+                                                              CpuIsa::kAvx512)));
 
 TEST(CpuFeatures, BestIsaIsSupported) {
   EXPECT_TRUE(cpu::CpuSupports(cpu::BestCpuIsa()));

@@ -103,7 +103,8 @@ TEST_P(CpuKernelsTest, VectorOpsAndHalfConversions) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, CpuKernelsTest, ::testing::Values(CpuIsa::kGeneric, CpuIsa::kAvx2));
+INSTANTIATE_TEST_SUITE_P(Isa, CpuKernelsTest,
+                         ::testing::Values(CpuIsa::kGeneric, CpuIsa::kAvx2, CpuIsa::kAvx512));
 
 }  // namespace
 }  // namespace smollm::runtime

@@ -72,6 +72,8 @@ inline std::vector<TokenId> RandomPrompt(std::mt19937& rng, int n) {
 struct Outcome {
   std::vector<TokenId> tokens;
   std::string text;
+  std::vector<float> logprobs;
+  std::vector<std::vector<TokenLogprob>> top_logprobs;
   FinalEvent final;
   bool ended = false;
 };
@@ -87,6 +89,9 @@ inline Outcome Collect(TokenSink& sink, absl::Duration timeout = absl::Seconds(3
     while (sink.Take(&event)) {
       out.tokens.insert(out.tokens.end(), event.tokens.begin(), event.tokens.end());
       out.text += event.text;
+      out.logprobs.insert(out.logprobs.end(), event.logprobs.begin(), event.logprobs.end());
+      out.top_logprobs.insert(out.top_logprobs.end(), event.top_logprobs.begin(),
+                              event.top_logprobs.end());
     }
     if (auto final_event = sink.TakeFinal()) {
       out.final = *std::move(final_event);

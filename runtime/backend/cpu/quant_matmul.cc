@@ -1,0 +1,69 @@
+// QuantMatMul: activation quantization into preallocated scratch, then the int8 matvecs
+// over the pool, row chunks by column groups.
+#include "runtime/backend/cpu/quant_matmul.h"
+
+#include <algorithm>
+
+namespace smollm::runtime::cpu {
+namespace {
+
+// The widest quantized row of `cols` activations over the formats ActivationTypeFor
+// returns (Q8_K and Q8_1 take the most bytes per element).
+uint64_t MaxActRowBytes(int64_t cols) {
+  uint64_t bytes = 0;
+  for (GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ8_1, GgmlType::kQ8_K}) {
+    const GgmlTypeTraits traits = TraitsOf(type);
+    const uint64_t blocks = (cols + traits.block_elements - 1) / traits.block_elements;
+    bytes = std::max(bytes, blocks * traits.block_bytes);
+  }
+  return bytes;
+}
+
+}  // namespace
+
+QuantMatMul::QuantMatMul(ThreadPool& pool, int64_t max_cols, const CpuKernels& kernels)
+    : pool_(pool),
+      kernels_(kernels),
+      max_act_row_bytes_(MaxActRowBytes(max_cols)),
+      act_(kTokensPerPass * max_act_row_bytes_) {}
+
+void QuantMatMul::MatMul(const Weight& w, const Activations& x, const Activations& out) {
+  const QuantMatVecFn matvec = kernels_.quant_matvec(w.type);
+  const GgmlType act_type = *ActivationTypeFor(w.type);
+  const uint64_t act_row_bytes = *RowBytes(act_type, w.cols);
+  const auto* weights = static_cast<const uint8_t*>(w.data);
+  // Chunks of rows small enough to spread over the threads, large enough that a chunk's
+  // weights (at most 64 rows) stay in cache while every column group reads them.
+  const int64_t grain = std::clamp<int64_t>(w.rows / (8 * pool_.size()), 4, 64);
+  for (int64_t first = 0; first < x.rows; first += kTokensPerPass) {
+    const int64_t n_tokens = std::min(kTokensPerPass, x.rows - first);
+    const auto quantize = [&](int64_t begin, int64_t end, int) {
+      for (int64_t t = begin; t < end; ++t) {
+        kernels_.quantize_activations(act_type, x.row(first + t), act_.data() + t * act_row_bytes,
+                                      w.cols);
+      }
+    };
+    if (n_tokens == 1) {
+      quantize(0, 1, 0);  // a decode step: not worth waking the pool
+    } else {
+      pool_.ParallelFor(n_tokens, 1, quantize);
+    }
+    pool_.ParallelFor(w.rows, grain, [&](int64_t begin, int64_t end, int) {
+      for (int64_t col = 0; col < n_tokens; col += kMaxMatVecCols) {
+        QuantMatVecArgs args;
+        args.weights = weights + begin * w.row_bytes;
+        args.weight_row_bytes = w.row_bytes;
+        args.rows = end - begin;
+        args.k = w.cols;
+        args.act = act_.data() + col * act_row_bytes;
+        args.act_row_bytes = act_row_bytes;
+        args.n_cols = static_cast<int>(std::min<int64_t>(kMaxMatVecCols, n_tokens - col));
+        args.out = out.row(first + col) + begin;
+        args.out_stride = out.stride;
+        matvec(args);
+      }
+    });
+  }
+}
+
+}  // namespace smollm::runtime::cpu

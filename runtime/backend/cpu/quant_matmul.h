@@ -1,0 +1,40 @@
+// MatMul through the int8 kernels: activations are quantized once per call, then each
+// thread streams its share of the weight rows once per group of up to kMaxMatVecCols
+// tokens (quant_matvec.h).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "runtime/backend/backend.h"
+#include "runtime/backend/cpu/cpu_kernels.h"
+#include "runtime/core/thread_pool.h"
+
+namespace smollm::runtime::cpu {
+
+class QuantMatMul {
+ public:
+  // Tokens quantized per pass over the weights: bounds the scratch; larger batches take
+  // several passes, each reading every weight row once.
+  static constexpr int64_t kTokensPerPass = 64;
+
+  // `pool` must outlive this object; `max_cols` bounds the weights' row width. All
+  // scratch is allocated here, none per call.
+  QuantMatMul(ThreadPool& pool, int64_t max_cols, const CpuKernels& kernels);
+
+  // Whether MatMul computes weights of `type`.
+  bool Supports(GgmlType type) const { return kernels_.quant_matvec(type) != nullptr; }
+
+  // out[t][r] = dot(w row r, quantized x[t]), as Backend::MatMul. w.type must be
+  // supported and w.cols <= max_cols. A token's result does not depend on the others in
+  // x (batch invariance). Not thread-safe: one caller at a time, like the pool.
+  void MatMul(const Weight& w, const Activations& x, const Activations& out);
+
+ private:
+  ThreadPool& pool_;
+  const CpuKernels& kernels_;
+  const uint64_t max_act_row_bytes_;
+  std::vector<uint8_t> act_;  // [kTokensPerPass][max_act_row_bytes_] quantized tokens
+};
+
+}  // namespace smollm::runtime::cpu

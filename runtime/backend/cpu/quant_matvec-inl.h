@@ -1,0 +1,262 @@
+// The SIMD int8 matvec kernels, compiled once per ISA: quant_matvec_<isa>.cc defines
+// SMOLLM_CPU_ISA_NAMESPACE and includes this file under its flags (no include guard on
+// purpose). 256-bit AVX2 code; where AVX-512 VNNI is compiled in (with VL), vpdpbusd
+// replaces the maddubs + madd pair of the u8 x s8 dot products. The translation units
+// are compiled with -ffp-contract=off: the K-quant float steps equal the reference's.
+//
+// Every kernel reads a weight block once and applies it to N activation columns; each
+// column's operations are the same for every N (batch invariance, quant_matvec.h).
+
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "runtime/backend/cpu/quant_matvec.h"
+#include "runtime/quant/k_scales.h"
+
+namespace smollm::runtime::cpu::SMOLLM_CPU_ISA_NAMESPACE {
+namespace {
+
+constexpr int kQ8_0Bytes = 34;   // fp16 d, 32 x int8
+constexpr int kQ8_1Bytes = 36;   // fp16 d, fp16 s, 32 x int8
+constexpr int kQ8_KBytes = 292;  // f32 d, 256 x int8, 16 x int16 sums
+
+#include "runtime/backend/cpu/simd_unpack-inl.h"
+
+float LoadF32(const uint8_t* p) {
+  float f;
+  std::memcpy(&f, p, 4);
+  return f;
+}
+
+__m256i Load256(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+
+// acc + in each int32 lane the sum of four u8 x s8 products (no saturation: every
+// caller keeps a pair of products within int16).
+__m256i DotU8S8(__m256i acc, __m256i u, __m256i s) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+  return _mm256_dpbusd_epi32(acc, u, s);
+#else
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+#endif
+}
+
+// u8 x s8 products summed in pairs, then multiplied by the int16 lanes of `scale` and
+// summed in pairs again: each int32 lane is scale * (sum of four products).
+__m256i ScaledDot(__m256i u, __m256i s, __m256i scale) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scale);
+}
+
+int32_t HorizontalSum(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+float HorizontalSum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// ---- 32-element formats ----
+// Each weight format: its block size, where its scale (and min) sit, and its 32 quants
+// as bytes: signed formats give q - offset, formats with a min the unsigned q.
+struct Q4_0 {
+  static constexpr int kBytes = 18;
+  static constexpr bool kHasMin = false;
+  static __m256i Quants(const uint8_t* b) { return _mm256_sub_epi8(Nibbles(b + 2), _mm256_set1_epi8(8)); }
+};
+struct Q5_0 {
+  static constexpr int kBytes = 22;
+  static constexpr bool kHasMin = false;
+  static __m256i Quants(const uint8_t* b) {
+    return _mm256_sub_epi8(_mm256_or_si256(Nibbles(b + 6), FifthBits(b + 2)), _mm256_set1_epi8(16));
+  }
+};
+struct Q8_0 {
+  static constexpr int kBytes = 34;
+  static constexpr bool kHasMin = false;
+  static __m256i Quants(const uint8_t* b) { return Load256(b + 2); }
+};
+struct Q4_1 {
+  static constexpr int kBytes = 20;
+  static constexpr bool kHasMin = true;
+  static __m256i Quants(const uint8_t* b) { return Nibbles(b + 4); }
+};
+struct Q5_1 {
+  static constexpr int kBytes = 24;
+  static constexpr bool kHasMin = true;
+  static __m256i Quants(const uint8_t* b) { return _mm256_or_si256(Nibbles(b + 8), FifthBits(b + 4)); }
+};
+
+// Per column and row: float lanes accumulate (d_w * d_act) * (integer block sum), and a
+// scalar accumulates m_w * s_act for the formats with a min.
+template <typename Format, int N>
+void MatVec32(const QuantMatVecArgs& p) {
+  constexpr int kActBytes = Format::kHasMin ? kQ8_1Bytes : kQ8_0Bytes;
+  constexpr int kActQuants = Format::kHasMin ? 4 : 2;
+  const int64_t n_blocks = p.k / 32;
+  for (int64_t r = 0; r < p.rows; ++r) {
+    const uint8_t* w = p.weights + r * p.weight_row_bytes;
+    __m256 acc[N];
+    float min_sum[N];
+    for (int c = 0; c < N; ++c) acc[c] = _mm256_setzero_ps(), min_sum[c] = 0;
+    for (int64_t b = 0; b < n_blocks; ++b, w += Format::kBytes) {
+      const float dw = LoadF16(w);
+      const __m256i q = Format::Quants(w);
+      // Signed quants: |q| as the unsigned operand, the activation takes q's sign.
+      const __m256i u = Format::kHasMin ? q : _mm256_sign_epi8(q, q);
+      for (int c = 0; c < N; ++c) {
+        const uint8_t* a = p.act + c * p.act_row_bytes + b * kActBytes;
+        const __m256i y = Load256(a + kActQuants);
+        const __m256i s = Format::kHasMin ? y : _mm256_sign_epi8(y, q);
+        const __m256 block_sum = _mm256_cvtepi32_ps(DotU8S8(_mm256_setzero_si256(), u, s));
+        acc[c] = _mm256_fmadd_ps(block_sum, _mm256_set1_ps(dw * LoadF16(a)), acc[c]);
+        if constexpr (Format::kHasMin) min_sum[c] += LoadF16(w + 2) * LoadF16(a + 2);
+      }
+    }
+    for (int c = 0; c < N; ++c) p.out[c * p.out_stride + r] = HorizontalSum(acc[c]) + min_sum[c];
+  }
+}
+
+// ---- K-quants against Q8_K ----
+template <int N>
+void MatVecQ4_K(const QuantMatVecArgs& p) {
+  constexpr int kBytes = 144;
+  const __m256i low_mask = _mm256_set1_epi8(0x0f);
+  const int64_t n_blocks = p.k / 256;
+  for (int64_t r = 0; r < p.rows; ++r) {
+    const uint8_t* w = p.weights + r * p.weight_row_bytes;
+    float sum[N] = {};
+    for (int64_t b = 0; b < n_blocks; ++b, w += kBytes) {
+      alignas(32) int16_t mins16[16];
+      __m256i scales[8];
+      for (int j = 0; j < 8; ++j) {
+        const ScaleMin sm = UnpackScaleMinK(w + 4, j);
+        scales[j] = _mm256_set1_epi16(sm.scale);
+        mins16[2 * j] = mins16[2 * j + 1] = sm.min;
+      }
+      const __m256i mins = _mm256_load_si256(reinterpret_cast<const __m256i*>(mins16));
+      __m256i isum[N];
+      for (int c = 0; c < N; ++c) isum[c] = _mm256_setzero_si256();
+      for (int g = 0; g < 4; ++g) {  // 64 elements: sub-block 2g low nibbles, 2g+1 high
+        const __m256i bytes = Load256(w + 16 + 32 * g);
+        const __m256i lo = _mm256_and_si256(bytes, low_mask);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_mask);
+        for (int c = 0; c < N; ++c) {
+          const uint8_t* a = p.act + c * p.act_row_bytes + b * kQ8_KBytes + 4 + 64 * g;
+          isum[c] = _mm256_add_epi32(isum[c], ScaledDot(lo, Load256(a), scales[2 * g]));
+          isum[c] = _mm256_add_epi32(isum[c], ScaledDot(hi, Load256(a + 32), scales[2 * g + 1]));
+        }
+      }
+      const float d = LoadF16(w);
+      const float dmin = LoadF16(w + 2);
+      for (int c = 0; c < N; ++c) {
+        const uint8_t* a = p.act + c * p.act_row_bytes + b * kQ8_KBytes;
+        const int32_t msum = HorizontalSum(_mm256_madd_epi16(Load256(a + 260), mins));
+        const float ad = LoadF32(a);
+        sum[c] += (ad * d) * static_cast<float>(HorizontalSum(isum[c]));
+        sum[c] -= (ad * dmin) * static_cast<float>(msum);
+      }
+    }
+    for (int c = 0; c < N; ++c) p.out[c * p.out_stride + r] = sum[c];
+  }
+}
+
+template <int N>
+void MatVecQ6_K(const QuantMatVecArgs& p) {
+  constexpr int kBytes = 210;
+  const __m256i low_mask = _mm256_set1_epi8(0x0f);
+  const __m256i two_bits = _mm256_set1_epi8(0x03);
+  const int64_t n_blocks = p.k / 256;
+  for (int64_t r = 0; r < p.rows; ++r) {
+    const uint8_t* w = p.weights + r * p.weight_row_bytes;
+    float sum[N] = {};
+    for (int64_t b = 0; b < n_blocks; ++b, w += kBytes) {
+      const auto* sc = reinterpret_cast<const int8_t*>(w + 192);
+      __m256i isum[N];
+      for (int c = 0; c < N; ++c) isum[c] = _mm256_setzero_si256();
+      for (int half = 0; half < 2; ++half) {  // 128 elements
+        const __m256i ql0 = Load256(w + 64 * half);
+        const __m256i ql1 = Load256(w + 64 * half + 32);
+        const __m256i qh = Load256(w + 128 + 32 * half);
+        const __m256i low[4] = {_mm256_and_si256(ql0, low_mask), _mm256_and_si256(ql1, low_mask),
+                                _mm256_and_si256(_mm256_srli_epi16(ql0, 4), low_mask),
+                                _mm256_and_si256(_mm256_srli_epi16(ql1, 4), low_mask)};
+        for (int quarter = 0; quarter < 4; ++quarter) {  // 32 elements, two sub-blocks
+          const __m256i high = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * quarter), two_bits);
+          const __m256i q = _mm256_or_si256(low[quarter], _mm256_slli_epi16(high, 4));
+          const int s = 8 * half + 2 * quarter;
+          const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[s + 1]), _mm_set1_epi16(sc[s]));
+          for (int c = 0; c < N; ++c) {
+            const uint8_t* a =
+                p.act + c * p.act_row_bytes + b * kQ8_KBytes + 4 + 128 * half + 32 * quarter;
+            isum[c] = _mm256_add_epi32(isum[c], ScaledDot(q, Load256(a), scale));
+          }
+        }
+      }
+      // The -32 offset: 32 * sum over sub-blocks of scale * (sum of the activations).
+      const __m256i scales16 =
+          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
+      const float d = LoadF16(w + 208);
+      for (int c = 0; c < N; ++c) {
+        const uint8_t* a = p.act + c * p.act_row_bytes + b * kQ8_KBytes;
+        const int32_t offset = 32 * HorizontalSum(_mm256_madd_epi16(Load256(a + 260), scales16));
+        sum[c] += (LoadF32(a) * d) * static_cast<float>(HorizontalSum(isum[c]) - offset);
+      }
+    }
+    for (int c = 0; c < N; ++c) p.out[c * p.out_stride + r] = sum[c];
+  }
+}
+
+// Picks the instantiation for p.n_cols.
+template <template <int> class Kernel>
+void ByColumns(const QuantMatVecArgs& p) {
+  switch (p.n_cols) {
+    case 1: return Kernel<1>::Run(p);
+    case 2: return Kernel<2>::Run(p);
+    case 3: return Kernel<3>::Run(p);
+    case 4: return Kernel<4>::Run(p);
+    case 5: return Kernel<5>::Run(p);
+    case 6: return Kernel<6>::Run(p);
+    case 7: return Kernel<7>::Run(p);
+    default: return Kernel<8>::Run(p);
+  }
+}
+
+template <typename Format>
+struct Bind32 {
+  template <int N>
+  struct Kernel {
+    static void Run(const QuantMatVecArgs& p) { MatVec32<Format, N>(p); }
+  };
+};
+template <int N>
+struct Q4_KKernel {
+  static void Run(const QuantMatVecArgs& p) { MatVecQ4_K<N>(p); }
+};
+template <int N>
+struct Q6_KKernel {
+  static void Run(const QuantMatVecArgs& p) { MatVecQ6_K<N>(p); }
+};
+
+}  // namespace
+
+QuantMatVecFn QuantMatVecFor(GgmlType type) {
+  switch (type) {
+    case GgmlType::kQ4_0: return ByColumns<Bind32<Q4_0>::Kernel>;
+    case GgmlType::kQ5_0: return ByColumns<Bind32<Q5_0>::Kernel>;
+    case GgmlType::kQ8_0: return ByColumns<Bind32<Q8_0>::Kernel>;
+    case GgmlType::kQ4_1: return ByColumns<Bind32<Q4_1>::Kernel>;
+    case GgmlType::kQ5_1: return ByColumns<Bind32<Q5_1>::Kernel>;
+    case GgmlType::kQ4_K: return ByColumns<Q4_KKernel>;
+    case GgmlType::kQ6_K: return ByColumns<Q6_KKernel>;
+    default: return nullptr;
+  }
+}
+
+}  // namespace smollm::runtime::cpu::SMOLLM_CPU_ISA_NAMESPACE

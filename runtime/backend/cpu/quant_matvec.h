@@ -1,0 +1,44 @@
+// Int8 matrix-vector products of block-quantized weights with activations quantized once
+// per matmul (Q8_K for K-quant weights, Q8_0/Q8_1 for the 32-element formats): the CPU
+// decode path, which never materializes f32 weights.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "runtime/core/ggml_type.h"
+
+namespace smollm::runtime::cpu {
+
+// Most activation columns one kernel call computes against each weight block it reads.
+inline constexpr int kMaxMatVecCols = 8;
+
+// The format activations are quantized to before an int8 product with `weight`-typed
+// rows: Q8_K for Q4_K/Q6_K, Q8_1 for the formats with a min (Q4_1, Q5_1: its stored
+// d * sum removes the min's term), Q8_0 for Q4_0, Q5_0, Q8_0. nullopt for other types.
+std::optional<GgmlType> ActivationTypeFor(GgmlType weight);
+
+// One call: out[c * out_stride + r] = dot(weight row r, activation column c) for r in
+// [0, rows) and c in [0, n_cols). All pointers are unaligned-safe.
+struct QuantMatVecArgs {
+  const uint8_t* weights = nullptr;  // rows x weight_row_bytes, blocks of the weight type
+  uint64_t weight_row_bytes = 0;
+  int64_t rows = 0;
+  int64_t k = 0;                     // elements per row, a whole number of blocks
+  const uint8_t* act = nullptr;      // n_cols x act_row_bytes, ActivationTypeFor blocks
+  uint64_t act_row_bytes = 0;
+  int n_cols = 0;                    // 1..kMaxMatVecCols
+  float* out = nullptr;
+  int64_t out_stride = 0;            // floats between columns of out
+};
+
+// Every column's result is computed by the same sequence of operations whatever n_cols
+// is, so a token's logits do not depend on how many others share its batch.
+using QuantMatVecFn = void (*)(const QuantMatVecArgs& args);
+
+// Quantizes n floats (a whole number of `act_type` blocks, finite) into
+// RowBytes(act_type, n) bytes of dst, byte-identical to QuantizeRow.
+using QuantizeActivationsFn = void (*)(GgmlType act_type, const float* x, uint8_t* dst,
+                                       int64_t n);
+
+}  // namespace smollm::runtime::cpu
