@@ -31,9 +31,9 @@ absl::Status RunProbeKernel() {
   absl::Status status = CudaStatus(cudaGetLastError(), "probe kernel launch");
   std::vector<uint32_t> host(kProbeThreads);
   if (status.ok()) {
-    status = CudaStatus(cudaMemcpy(host.data(), device, kProbeThreads * sizeof(uint32_t),
+    status.Update(CudaStatus(cudaMemcpy(host.data(), device, kProbeThreads * sizeof(uint32_t),
                                    cudaMemcpyDeviceToHost),
-                        "cudaMemcpy (probe result)");
+                        "cudaMemcpy (probe result)"));
   }
   cudaFree(device);
   RETURN_IF_ERROR(status);

@@ -1,0 +1,224 @@
+// CudaBackend: memory, weight upload, and the Backend ops as kernel launches; host step
+// data is staged to the device first (the *Device variants take it there already).
+#include "runtime/backend/cuda/cuda_backend.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/backend/cuda/cuda_status.h"
+#include "runtime/core/status.h"
+
+namespace smollm::runtime {
+namespace {
+
+constexpr uint64_t kStagingBytes = 1 << 20;
+constexpr int kPositionsPerSplit = 128;  // eager attention: one split per this many keys
+
+bool Aligned16(const Activations& a) {
+  return reinterpret_cast<uintptr_t>(a.data) % 16 == 0 && a.stride % 4 == 0;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(
+    const CudaBackendOptions& options) {
+  ASSIGN_OR_RETURN(cuda::CudaDeviceInfo device, cuda::ProbeCudaDevice(options.device));
+  ASSIGN_OR_RETURN(cuda::Stream stream, cuda::CreateStream());
+  ASSIGN_OR_RETURN(cuda::HostStager stager, cuda::HostStager::Create(kStagingBytes));
+  return std::unique_ptr<CudaBackend>(
+      new CudaBackend(std::move(device), std::move(stream), std::move(stager)));
+}
+
+CudaBackend::~CudaBackend() {
+  if (stream_) cudaStreamSynchronize(stream_.get());  // nothing may still read what we free
+}
+
+void CudaBackend::Fail(absl::Status status) {
+  if (error_.ok()) error_ = std::move(status);
+}
+
+void CudaBackend::Check(cudaError_t error, const char* what) {
+  if (error != cudaSuccess) Fail(cuda::CudaStatus(error, what));
+}
+
+absl::Status CudaBackend::TakeError() { return std::exchange(error_, absl::OkStatus()); }
+
+absl::StatusOr<DeviceBuffer> CudaBackend::Allocate(uint64_t bytes) {
+  ASSIGN_OR_RETURN(cuda::DeviceMemory memory, cuda::AllocateDevice(bytes));
+  return DeviceBuffer(this, memory.ptr.release(), bytes);
+}
+
+void CudaBackend::Free(void* data) {
+  cudaStreamSynchronize(stream_.get());
+  cudaFree(data);
+}
+
+absl::StatusOr<Weight> CudaBackend::UploadWeight(const HostWeight& w) {
+  if (!SupportsWeightType(w.type) ||
+      ((w.type == GgmlType::kF32 || w.type == GgmlType::kF16) && w.cols % 8 != 0)) {
+    return absl::UnimplementedError(absl::StrCat("the CUDA backend has no kernel for ",
+                                                 std::string(NameOf(w.type)), " rows of ",
+                                                 w.cols));
+  }
+  const std::optional<uint64_t> row_bytes = RowBytes(w.type, w.cols);
+  if (!row_bytes || *row_bytes * static_cast<uint64_t>(w.rows) != w.bytes.size()) {
+    return absl::InvalidArgumentError("weight byte size does not match its shape");
+  }
+  ASSIGN_OR_RETURN(cuda::DeviceMemory memory, cuda::AllocateDevice(w.bytes.size()));
+  RETURN_IF_ERROR(cuda::CudaStatus(
+      cudaMemcpy(memory.data(), w.bytes.data(), w.bytes.size(), cudaMemcpyHostToDevice),
+      "cudaMemcpy (weight upload)"));
+  const Weight weight{w.type, w.rows, w.cols, *row_bytes, memory.data()};
+  weights_.push_back(std::move(memory));
+  return weight;
+}
+
+absl::Status CudaBackend::CopyToHost(const Activations& src, std::span<float> dst) {
+  if (dst.size() != static_cast<size_t>(src.rows * src.cols)) {
+    return absl::InvalidArgumentError("CopyToHost: destination size mismatch");
+  }
+  Check(cudaMemcpy2DAsync(dst.data(), src.cols * sizeof(float), src.data,
+                          src.stride * sizeof(float), src.cols * sizeof(float), src.rows,
+                          cudaMemcpyDeviceToHost, stream_.get()),
+        "cudaMemcpy2DAsync (to host)");
+  return Synchronize();
+}
+
+absl::Status CudaBackend::Synchronize() {
+  Check(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize");
+  stager_.Reset();
+  return TakeError();
+}
+
+template <class T>
+const T* CudaBackend::Stage(std::span<const T> values) {
+  absl::StatusOr<const void*> staged =
+      stager_.Stage(stream_.get(), values.data(), values.size_bytes());
+  if (!staged.ok()) {
+    Fail(staged.status());
+    return nullptr;
+  }
+  return static_cast<const T*>(*staged);
+}
+
+float* CudaBackend::AttentionScratch(uint64_t floats) {
+  const uint64_t bytes = floats * sizeof(float);
+  if (attention_scratch_.bytes < bytes) {
+    Check(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize");
+    stager_.Reset();
+    absl::StatusOr<cuda::DeviceMemory> memory = cuda::AllocateDevice(bytes * 2);
+    if (!memory.ok()) {
+      Fail(memory.status());
+      return nullptr;
+    }
+    attention_scratch_ = *std::move(memory);
+  }
+  return attention_scratch_.as<float>();
+}
+
+void CudaBackend::Embed(const Weight& table, std::span<const TokenId> tokens,
+                        const Activations& out) {
+  if (const int32_t* d = Stage(tokens)) EmbedDevice(table, d, static_cast<int>(tokens.size()), out);
+}
+
+void CudaBackend::EmbedDevice(const Weight& table, const int32_t* tokens, int n_tokens,
+                              const Activations& out) {
+  Check(cuda::LaunchEmbed(stream_.get(), table, tokens, n_tokens, out), "embedding kernel");
+}
+
+void CudaBackend::RmsNorm(const Activations& x, const Weight& gain, float eps,
+                          const Activations& out) {
+  if (gain.type != GgmlType::kF32) return Fail(absl::InvalidArgumentError("RmsNorm gain is not F32"));
+  Check(cuda::LaunchRmsNorm(stream_.get(), x, static_cast<const float*>(gain.data), eps, out),
+        "RMSNorm kernel");
+}
+
+void CudaBackend::MatMul(const Weight& w, const Activations& x, const Activations& out) {
+  if (x.rows == 0) return;
+  if (!Aligned16(x)) {
+    return Fail(absl::InvalidArgumentError("MatMul activations must be 16-byte aligned rows"));
+  }
+  Check(cuda::LaunchMatMul(stream_.get(), w, x, out), "matmul kernel");
+}
+
+void CudaBackend::Rope(const Activations& x, const RopeParams& rope,
+                       std::span<const Pos> positions) {
+  if (const int32_t* d = Stage(positions)) RopeDevice(x, rope, d);
+}
+
+void CudaBackend::RopeDevice(const Activations& x, const RopeParams& rope,
+                             const int32_t* positions) {
+  Check(cuda::LaunchRope(stream_.get(), x, rope, positions), "RoPE kernel");
+}
+
+void CudaBackend::SiluMul(const Activations& gate, const Activations& up,
+                          const Activations& out) {
+  Check(cuda::LaunchSiluMul(stream_.get(), gate, up, out), "SwiGLU kernel");
+}
+
+void CudaBackend::Add(const Activations& x, const Activations& y) {
+  Check(cuda::LaunchAdd(stream_.get(), x, y), "add kernel");
+}
+
+void CudaBackend::GatherRows(const Activations& x, std::span<const int32_t> rows,
+                             const Activations& out) {
+  if (rows.empty()) return;
+  if (const int32_t* d = Stage(rows)) {
+    Check(cuda::LaunchGatherRows(stream_.get(), x, d, out.FirstRows(rows.size())), "gather kernel");
+  }
+}
+
+void CudaBackend::StoreKv(KvCache& cache, int layer, const Activations& k, const Activations& v,
+                          const AttentionBatch& batch) {
+  const cuda::DeviceStep step{Stage(batch.positions), Stage(batch.token_seq),
+                              Stage(batch.page_table_begin), Stage(batch.page_ids)};
+  if (!error_.ok()) return;
+  StoreKvDevice(cache, layer, k, v, step);
+}
+
+void CudaBackend::StoreKvDevice(KvCache& cache, int layer, const Activations& k,
+                                const Activations& v, const cuda::DeviceStep& step) {
+  Check(cuda::LaunchStoreKv(stream_.get(), cache.shape, cache.k.data(), cache.v.data(), layer, k,
+                            v, step),
+        "KV store kernel");
+}
+
+void CudaBackend::Attention(const KvCache& cache, int layer, int n_heads, const Activations& q,
+                            const AttentionBatch& batch, const Activations& out) {
+  Pos longest = 0;
+  for (const Pos p : batch.positions) longest = std::max(longest, p + 1);
+  const int n_splits =
+      std::clamp(longest / kPositionsPerSplit + 1, 1, cuda::kMaxAttentionSplits);
+  const cuda::DeviceStep step{Stage(batch.positions), Stage(batch.token_seq),
+                              Stage(batch.page_table_begin), Stage(batch.page_ids)};
+  float* partials = AttentionScratch(static_cast<uint64_t>(q.rows) * n_heads * n_splits *
+                                     (cache.shape.head_dim + 2));
+  if (!error_.ok()) return;
+  AttentionDevice(cache, layer, n_heads, q, step, n_splits, partials, out);
+}
+
+void CudaBackend::AttentionDevice(const KvCache& cache, int layer, int n_heads,
+                                  const Activations& q, const cuda::DeviceStep& step,
+                                  int n_splits, float* partials, const Activations& out) {
+  const KvCacheShape& s = cache.shape;
+  if (s.head_dim > cuda::kMaxHeadDim || n_heads % s.n_kv_heads != 0 ||
+      n_heads / s.n_kv_heads > cuda::kMaxGqaGroup) {
+    return Fail(absl::UnimplementedError(absl::StrCat(
+        "CUDA attention handles head_dim <= ", cuda::kMaxHeadDim, " and GQA groups <= ",
+        cuda::kMaxGqaGroup, "; got head_dim ", s.head_dim, ", ", n_heads, " heads over ",
+        s.n_kv_heads, " KV heads")));
+  }
+  Check(cuda::LaunchAttention(stream_.get(), s, cache.k.data(), cache.v.data(), layer, n_heads, q,
+                              step, n_splits, partials, out),
+        "attention kernels");
+}
+
+void CudaBackend::TopK(const Activations& logits, int k, int32_t* ids, float* values) {
+  if (k < 1 || k > cuda::kMaxTopK) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("top-k of ", k, " is outside 1..", cuda::kMaxTopK)));
+  }
+  Check(cuda::LaunchTopK(stream_.get(), logits, k, ids, values), "top-k kernel");
+}
+
+}  // namespace smollm::runtime

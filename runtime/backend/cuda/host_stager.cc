@@ -1,0 +1,46 @@
+// HostStager: bump allocation in a pinned ring mirrored on the device.
+#include "runtime/backend/cuda/host_stager.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/backend/cuda/cuda_status.h"
+#include "runtime/core/status.h"
+
+namespace smollm::runtime::cuda {
+namespace {
+constexpr uint64_t kAlign = 256;
+}  // namespace
+
+absl::StatusOr<HostStager> HostStager::Create(uint64_t bytes) {
+  HostStager stager;
+  RETURN_IF_ERROR(stager.Grow(bytes));
+  return stager;
+}
+
+absl::Status HostStager::Grow(uint64_t bytes) {
+  ASSIGN_OR_RETURN(host_, AllocatePinned(bytes));
+  ASSIGN_OR_RETURN(device_, AllocateDevice(bytes));
+  used_ = 0;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<const void*> HostStager::Stage(cudaStream_t stream, const void* src,
+                                              uint64_t bytes) {
+  const uint64_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
+  if (used_ + rounded > host_.bytes) {
+    // Earlier copies may still be reading the ring: wait for them before reuse.
+    RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream), "cudaStreamSynchronize"));
+    used_ = 0;
+    if (rounded > host_.bytes) RETURN_IF_ERROR(Grow(std::max(2 * host_.bytes, rounded)));
+  }
+  auto* host = host_.as<uint8_t>() + used_;
+  auto* device = device_.as<uint8_t>() + used_;
+  if (bytes > 0) std::memcpy(host, src, bytes);
+  RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, stream),
+                             "cudaMemcpyAsync (staged step data)"));
+  used_ += rounded;
+  return device;
+}
+
+}  // namespace smollm::runtime::cuda

@@ -1,0 +1,36 @@
+// Stages small host arrays (token ids, positions, page tables) on the device for the
+// eager ops of the CUDA backend: a pinned ring copied asynchronously, reused after the
+// stream has been synchronized.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "runtime/backend/cuda/cuda_raii.h"
+
+namespace smollm::runtime::cuda {
+
+class HostStager {
+ public:
+  static absl::StatusOr<HostStager> Create(uint64_t bytes);
+
+  // A device copy of `bytes` at `src`, enqueued on `stream`: valid for the work enqueued
+  // after it until Reset. When the ring is full it synchronizes `stream` and starts over
+  // (growing when one request exceeds it). Not for use during graph capture.
+  absl::StatusOr<const void*> Stage(cudaStream_t stream, const void* src, uint64_t bytes);
+
+  // The caller has synchronized the stream: every staged copy has been consumed.
+  void Reset() { used_ = 0; }
+
+ private:
+  HostStager() = default;
+  absl::Status Grow(uint64_t bytes);
+
+  PinnedMemory host_;
+  DeviceMemory device_;
+  uint64_t used_ = 0;
+};
+
+}  // namespace smollm::runtime::cuda
