@@ -11,7 +11,6 @@
 #endif
 
 #include "runtime/backend/cpu/cpu_kernels.h"
-#include "runtime/backend/cpu/quant_matvec_reference.h"
 #include "runtime/quant/half.h"
 #include "runtime/quant/q4.h"
 #include "runtime/quant/q4_k.h"
@@ -22,8 +21,10 @@
 
 namespace smollm::runtime::cpu::SMOLLM_CPU_ISA_NAMESPACE {
 
-// This ISA's int8 matvecs (quant_matvec_<isa>.cc; the references for the generic ISA).
+// This ISA's int8 matvecs and activation quantizers (quant_matvec_<isa>.cc; the
+// references for the generic ISA).
 QuantMatVecFn QuantMatVecFor(GgmlType type);
+void QuantizeActivations(GgmlType act_type, const float* x, uint8_t* dst, int64_t n);
 
 namespace {
 
@@ -330,7 +331,7 @@ void Scale(float a, float* y, int64_t n) {
 const CpuKernels& Kernels() {
   static const CpuKernels kernels{SMOLLM_CPU_ISA, RowDequantizer, Dot,    Axpy,
                                   Scale,          F16ToF32,       F32ToF16, QuantMatVecFor,
-                                  ReferenceQuantizeActivations};
+                                  QuantizeActivations};
   return kernels;
 }
 

@@ -7,6 +7,9 @@
 namespace smollm::runtime::cpu {
 namespace generic {
 QuantMatVecFn QuantMatVecFor(GgmlType type) { return ReferenceQuantMatVec(type); }
+void QuantizeActivations(GgmlType act_type, const float* x, uint8_t* dst, int64_t n) {
+  ReferenceQuantizeActivations(act_type, x, dst, n);
+}
 }  // namespace generic
 
 const CpuKernels& GenericKernels() { return generic::Kernels(); }

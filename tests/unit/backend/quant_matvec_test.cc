@@ -188,6 +188,24 @@ TEST_P(QuantMatVecTest, ActivationQuantizerMatchesQuantizeRow) {
   }
 }
 
+// Exact halves (ties: Q8_0/Q8_1 round them away from zero, Q8_K to even), both signs of
+// the largest magnitude (Q8_K takes the first), and an all-zero block.
+TEST_P(QuantMatVecTest, ActivationQuantizerTiesAndEdges) {
+  const cpu::CpuKernels& kernels = cpu::KernelsFor(GetParam());
+  std::vector<float> x(512);
+  for (int i = 0; i < 256; ++i) x[i] = (i % 2 == 0 ? 1 : -1) * (0.5f + (i % 120));
+  x[3] = 127.0f;  // scale 1: every value above is a tie or an integer
+  x[5] = -127.0f;
+  for (int i = 256; i < 512; ++i) x[i] = 0.0f;
+  for (GgmlType act_type : {GgmlType::kQ8_0, GgmlType::kQ8_1, GgmlType::kQ8_K}) {
+    const uint64_t bytes = *RowBytes(act_type, 512);
+    std::vector<uint8_t> want(bytes), got(bytes, 0xAA);
+    ASSERT_TRUE(QuantizeRow(act_type, x, want).ok());
+    kernels.quantize_activations(act_type, x.data(), got.data(), 512);
+    EXPECT_EQ(got, want) << NameOf(act_type);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Isa, QuantMatVecTest,
                          ::testing::Values(CpuIsa::kGeneric, CpuIsa::kAvx2, CpuIsa::kAvx512),
                          [](const auto& info) { return std::string(cpu::CpuIsaName(info.param)); });
