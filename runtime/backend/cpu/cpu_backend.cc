@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/backend/cpu/cpu_attention.h"
+#include "runtime/backend/cpu/onednn_matmul.h"
 
 namespace smollm::runtime {
 
@@ -17,6 +18,16 @@ CpuBackend::CpuBackend(ThreadPool& pool, int64_t max_cols, const cpu::CpuKernels
       kernels_(kernels),
       scratch_(static_cast<size_t>(pool.size() * max_cols)),
       quant_matmul_(pool, max_cols, kernels) {}
+
+CpuBackend::~CpuBackend() = default;
+
+void CpuBackend::SetOnednnMinTokens(int64_t min_tokens) {
+  onednn_min_tokens_ = min_tokens;
+  // Without oneDNN's engine every matmul keeps to the backend's own kernels.
+  if (min_tokens > 0 && !onednn_) {
+    onednn_ = cpu::OnednnMatmul::Create(pool_, max_cols_, kernels_).value_or(nullptr);
+  }
+}
 
 bool CpuBackend::SupportsWeightType(GgmlType type) const {
   return kernels_.row_dequantizer(type) != nullptr;
@@ -89,6 +100,10 @@ void CpuBackend::RmsNorm(const Activations& x, const Weight& gain, float eps,
 }
 
 void CpuBackend::MatMul(const Weight& w, const Activations& x, const Activations& out) {
+  if (onednn_min_tokens_ > 0 && x.rows >= onednn_min_tokens_ && onednn_ &&
+      onednn_->MatMul(w, x, out)) {
+    return;
+  }
   // Quantized weights with an int8 kernel: any token count, and each token's result is
   // the same whatever else shares its batch.
   if (quant_matmul_.Supports(w.type)) return quant_matmul_.MatMul(w, x, out);

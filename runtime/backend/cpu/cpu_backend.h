@@ -12,6 +12,10 @@
 
 namespace smollm::runtime {
 
+namespace cpu {
+class OnednnMatmul;
+}  // namespace cpu
+
 class CpuBackend final : public Backend {
  public:
   // `pool` must outlive the backend. `max_cols` bounds the width of any weight row that
@@ -19,6 +23,14 @@ class CpuBackend final : public Backend {
   // best this CPU runs unless `kernels` names others (tests compare every variant).
   CpuBackend(ThreadPool& pool, int64_t max_cols,
              const cpu::CpuKernels& kernels = cpu::BestKernels());
+  ~CpuBackend() override;
+
+  // Matmuls of at least `min_tokens` token rows go through oneDNN in bf16
+  // (onednn_matmul.h; cpu::kOnednnCrossoverTokens is the measured break-even). Prefill is
+  // then several times faster, but those results round differently from the int8 path,
+  // so a token's logits depend on the size of its batch (beyond f32 rounding). 0, the
+  // default, keeps every matmul on the backend's own kernels, batch-invariant.
+  void SetOnednnMinTokens(int64_t min_tokens);
 
   const cpu::CpuKernels& kernels() const { return kernels_; }
 
@@ -57,6 +69,8 @@ class CpuBackend final : public Backend {
   const int64_t max_cols_;
   const cpu::CpuKernels& kernels_;
   std::vector<float> scratch_;  // [threads][max_cols] dequantized weight rows
+  int64_t onednn_min_tokens_ = 0;
+  std::unique_ptr<cpu::OnednnMatmul> onednn_;  // created by SetOnednnMinTokens
   cpu::QuantMatMul quant_matmul_;  // the int8 path of the types it supports
 };
 
