@@ -1,15 +1,16 @@
 // CPU paged attention: f16 pages, f32 math, online softmax per (token, head).
 #include "runtime/backend/cpu/cpu_attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
-
 
 namespace smollm::runtime::cpu {
 namespace {
 
 constexpr int kMaxHeadDim = 512;
+constexpr int kChunkSlots = 16;  // positions per chunk (stack buffers of 32 KB each)
 
 // Offset (in elements) of one head's slot vector inside K or V.
 uint64_t SlotOffset(const KvCacheShape& s, int layer, int page, int kv_head, int slot) {
@@ -52,9 +53,13 @@ void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache
   const auto* k_base = static_cast<const uint16_t*>(cache.k.data());
   const auto* v_base = static_cast<const uint16_t*>(cache.v.data());
 
+  // Slots are visited in chunks that lie within one page, where one kv_head's slot
+  // vectors are contiguous: one conversion, one batch of dot products and one weighted
+  // sum per chunk instead of kernel calls per position.
   pool.ParallelFor(q.rows * n_heads, 4, [&](int64_t begin, int64_t end, int) {
-    float key[kMaxHeadDim];
-    float value[kMaxHeadDim];
+    float keys[kChunkSlots * kMaxHeadDim];
+    float values[kChunkSlots * kMaxHeadDim];
+    float scores[kChunkSlots];
     float acc[kMaxHeadDim];
     for (int64_t item = begin; item < end; ++item) {
       const int64_t t = item / n_heads;
@@ -67,22 +72,31 @@ void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache
       float running_max = -std::numeric_limits<float>::infinity();
       float denominator = 0;
       for (int d = 0; d < head_dim; ++d) acc[d] = 0;
-      for (Pos j = 0; j <= pos; ++j) {
-        const int page = PageOf(batch, seq, j, s.page_size);
-        const uint64_t off = SlotOffset(s, layer, page, kv_head, j % s.page_size);
-        kernels.f16_to_f32(k_base + off, key, head_dim);
-        const float score = kernels.dot(qh, key, head_dim) * scale;
-        if (score > running_max) {
+      for (Pos j = 0; j <= pos;) {
+        const int slot = j % s.page_size;
+        const int n = static_cast<int>(std::min<Pos>({pos + 1 - j, s.page_size - slot, kChunkSlots}));
+        const uint64_t off = SlotOffset(s, layer, PageOf(batch, seq, j, s.page_size), kv_head, slot);
+        kernels.f16_to_f32(k_base + off, keys, static_cast<int64_t>(n) * head_dim);
+        kernels.dot_rows(qh, keys, n, head_dim, scores);
+        float chunk_max = -std::numeric_limits<float>::infinity();
+        for (int i = 0; i < n; ++i) {
+          scores[i] *= scale;
+          chunk_max = std::max(chunk_max, scores[i]);
+        }
+        if (chunk_max > running_max) {
           // Rescale what was accumulated under the old maximum.
-          const float correction = std::exp(running_max - score);
+          const float correction = std::exp(running_max - chunk_max);
           denominator *= correction;
           kernels.scale(correction, acc, head_dim);
-          running_max = score;
+          running_max = chunk_max;
         }
-        const float p = std::exp(score - running_max);
-        denominator += p;
-        kernels.f16_to_f32(v_base + off, value, head_dim);
-        kernels.axpy(p, value, acc, head_dim);
+        for (int i = 0; i < n; ++i) {
+          scores[i] = std::exp(scores[i] - running_max);
+          denominator += scores[i];
+        }
+        kernels.f16_to_f32(v_base + off, values, static_cast<int64_t>(n) * head_dim);
+        kernels.axpy_rows(scores, values, n, head_dim, acc);
+        j += n;
       }
       float* o = out.row(t) + h * head_dim;
       const float inv = 1.0f / denominator;

@@ -326,12 +326,20 @@ void Scale(float a, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] *= a;
 }
 
+void DotRows(const float* x, const float* rows, int64_t n_rows, int64_t n, float* out) {
+  for (int64_t j = 0; j < n_rows; ++j) out[j] = Dot(x, rows + j * n, n);
+}
+
+void AxpyRows(const float* a, const float* rows, int64_t n_rows, int64_t n, float* y) {
+  for (int64_t j = 0; j < n_rows; ++j) Axpy(a[j], rows + j * n, y, n);
+}
+
 }  // namespace
 
 const CpuKernels& Kernels() {
-  static const CpuKernels kernels{SMOLLM_CPU_ISA, RowDequantizer, Dot,    Axpy,
-                                  Scale,          F16ToF32,       F32ToF16, QuantMatVecFor,
-                                  QuantizeActivations};
+  static const CpuKernels kernels{SMOLLM_CPU_ISA, RowDequantizer, Dot,      Axpy,
+                                  Scale,          DotRows,        AxpyRows, F16ToF32,
+                                  F32ToF16,       QuantMatVecFor, QuantizeActivations};
   return kernels;
 }
 

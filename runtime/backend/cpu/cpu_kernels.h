@@ -19,6 +19,10 @@ struct CpuKernels {
   float (*dot)(const float* a, const float* b, int64_t n);         // sum a[i] * b[i]
   void (*axpy)(float a, const float* x, float* y, int64_t n);      // y += a * x
   void (*scale)(float a, float* y, int64_t n);                     // y *= a
+  // out[j] = dot(x, rows + j * n) for j < n_rows.
+  void (*dot_rows)(const float* x, const float* rows, int64_t n_rows, int64_t n, float* out);
+  // y += sum over j < n_rows of a[j] * (rows + j * n).
+  void (*axpy_rows)(const float* a, const float* rows, int64_t n_rows, int64_t n, float* y);
   void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);  // KV pages
   void (*f32_to_f16)(const float* src, uint16_t* dst, int64_t n);
   // Int8 matvec of `type` weights against activations quantized by quantize_activations
