@@ -21,6 +21,26 @@ float RoundF16(float x) { return Fp16ToFp32(Fp32ToFp16(x)); }
 // earlier positions come from a previous step), pages assigned in shuffled order.
 class CpuAttention : public ::testing::TestWithParam<cpu::CpuIsa> {};
 
+// Softmax attention in f64 of one query head over positions 0..last of contiguous K/V
+// rows (kv_dim wide; this head's kv_head at kvh), with f16-rounded K and V.
+std::vector<double> ReferenceHead(const float* q, const std::vector<float>& ks,
+                                  const std::vector<float>& vs, int kv_dim, int kvh,
+                                  int head_dim, int last) {
+  std::vector<double> scores(last + 1);
+  double max_score = -1e30, denom = 0;
+  for (int j = 0; j <= last; ++j) {
+    double s = 0;
+    for (int d = 0; d < head_dim; ++d) s += double(q[d]) * RoundF16(ks[j * kv_dim + kvh * head_dim + d]);
+    max_score = std::max(max_score, scores[j] = s / std::sqrt(double(head_dim)));
+  }
+  for (double& s : scores) denom += (s = std::exp(s - max_score));
+  std::vector<double> out(head_dim, 0.0);
+  for (int d = 0; d < head_dim; ++d) {
+    for (int j = 0; j <= last; ++j) out[d] += scores[j] / denom * RoundF16(vs[j * kv_dim + kvh * head_dim + d]);
+  }
+  return out;
+}
+
 TEST_P(CpuAttention, MatchesContiguousReference) {
   if (!cpu::CpuSupports(GetParam())) GTEST_SKIP() << "CPU lacks this ISA";
   ThreadPool pool(2);
@@ -79,30 +99,54 @@ TEST_P(CpuAttention, MatchesContiguousReference) {
     const std::vector<float>& ks = seq[t] == 0 ? k_all0 : k_all1;
     const std::vector<float>& vs = seq[t] == 0 ? v_all0 : v_all1;
     for (int h = 0; h < n_heads; ++h) {
-      const int kvh = h / group;
-      std::vector<double> scores(pos[t] + 1);
-      double max_score = -1e30;
-      for (int j = 0; j <= pos[t]; ++j) {
-        double s = 0;
-        for (int d = 0; d < head_dim; ++d) {
-          s += double(q[(t * n_heads + h) * head_dim + d]) * RoundF16(ks[j * kv_dim + kvh * head_dim + d]);
-        }
-        scores[j] = s / std::sqrt(double(head_dim));
-        max_score = std::max(max_score, scores[j]);
-      }
-      double denom = 0;
-      for (double& s : scores) denom += (s = std::exp(s - max_score));
+      const std::vector<double> ref = ReferenceHead(&q[(t * n_heads + h) * head_dim], ks, vs,
+                                                    kv_dim, h / group, head_dim, pos[t]);
       for (int d = 0; d < head_dim; ++d) {
-        double ref = 0;
-        for (int j = 0; j <= pos[t]; ++j) ref += scores[j] / denom * RoundF16(vs[j * kv_dim + kvh * head_dim + d]);
-        ASSERT_NEAR(out[(t * n_heads + h) * head_dim + d], ref, 1e-5) << t << " " << h << " " << d;
+        ASSERT_NEAR(out[(t * n_heads + h) * head_dim + d], ref[d], 1e-5) << t << " " << h << " " << d;
+      }
+    }
+  }
+}
+
+// Pages larger than the kernel's 16-slot chunks: a page is split into several chunks and
+// the last chunk is partial; queries at positions on and around chunk edges.
+TEST_P(CpuAttention, LargePagesSplitIntoChunks) {
+  if (!cpu::CpuSupports(GetParam())) GTEST_SKIP() << "CPU lacks this ISA";
+  ThreadPool pool(2);
+  CpuBackend backend(pool, 1024, cpu::KernelsFor(GetParam()));
+  const int n_heads = 4, n_kv_heads = 2, head_dim = 64, page_size = 40, len = 95;
+  auto cache = AllocateKvCache(backend, {1, n_kv_heads, head_dim, page_size, 4});
+  ASSERT_TRUE(cache.ok());
+  const std::vector<int32_t> page_ids = {2, 0, 3};
+  const std::vector<int32_t> page_table_begin = {0, 3};
+  const int kv_dim = n_kv_heads * head_dim;
+  std::vector<float> k = RandomFloats(len * kv_dim, 6), v = RandomFloats(len * kv_dim, 7);
+  std::vector<Pos> all_pos(len);
+  std::iota(all_pos.begin(), all_pos.end(), 0);
+  std::vector<int32_t> all_seq(len, 0);
+  backend.StoreKv(*cache, 0, View(k, len, kv_dim), View(v, len, kv_dim),
+                  {all_pos, all_seq, page_table_begin, page_ids});
+  std::vector<Pos> pos = {0, 15, 16, 39, 40, 56, 94};
+  std::vector<int32_t> seq(pos.size(), 0);
+  const int n = static_cast<int>(pos.size());
+  std::vector<float> q = RandomFloats(n * n_heads * head_dim, 8, 3.0f);  // peaked softmax
+  std::vector<float> out(q.size(), NAN);
+  backend.Attention(*cache, 0, n_heads, View(q, n, n_heads * head_dim),
+                    {pos, seq, page_table_begin, page_ids}, View(out, n, n_heads * head_dim));
+  for (int t = 0; t < n; ++t) {
+    for (int h = 0; h < n_heads; ++h) {
+      const std::vector<double> ref = ReferenceHead(&q[(t * n_heads + h) * head_dim], k, v,
+                                                    kv_dim, h / (n_heads / n_kv_heads), head_dim, pos[t]);
+      for (int d = 0; d < head_dim; ++d) {
+        ASSERT_NEAR(out[(t * n_heads + h) * head_dim + d], ref[d], 1e-5) << pos[t] << " " << h << " " << d;
       }
     }
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Isa, CpuAttention,
-                         ::testing::Values(cpu::CpuIsa::kGeneric, cpu::CpuIsa::kAvx2));
+                         ::testing::Values(cpu::CpuIsa::kGeneric, cpu::CpuIsa::kAvx2,
+                                           cpu::CpuIsa::kAvx512));
 
 }  // namespace
 }  // namespace smollm::runtime
