@@ -1,0 +1,117 @@
+// ServerOptions validation and host helpers.
+#include "service/server_options.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "service/json_log.h"
+
+namespace smollm::service {
+namespace {
+
+absl::Status Range(absl::string_view flag, int64_t value, int64_t lo, int64_t hi) {
+  if (value < lo || value > hi) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " must be in [", lo, ", ", hi, "], got ", value));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateServerOptions(const ServerOptions& o) {
+  if (o.model_path.empty()) {
+    return absl::InvalidArgumentError("--model (or SMOLLM_MODEL) is required: a GGUF file");
+  }
+  if (o.device != "cpu") {
+    if (absl::StartsWith(o.device, "cuda")) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--device ", o.device, ": this build serves on the CPU only; use --device cpu"));
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("--device must be 'cpu' or 'cuda[:N]', got '", o.device, "'"));
+  }
+  if (absl::Status s = Range("port", o.port, 0, 65535); !s.ok()) return s;
+  if (absl::Status s = Range("metrics_port", o.metrics_port, -1, 65535); !s.ok()) return s;
+  if (absl::Status s = Range("threads", o.threads, 0, 1024); !s.ok()) return s;
+  if (absl::Status s = Range("kv_cache_mib", o.kv_cache_mib, 1, int64_t{1} << 22); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = Range("max_context", o.max_context, 0, 1 << 20); !s.ok()) return s;
+  if (absl::Status s = Range("max_queued_requests", o.max_queued_requests, 1, 1 << 20);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = Range("max_running", o.max_running, 1, 4096); !s.ok()) return s;
+  if (absl::Status s = Range("max_sessions", o.max_sessions, 1, 1 << 24); !s.ok()) return s;
+  if (absl::Status s = Range("max_prompt_bytes", o.max_prompt_bytes, 1, 1 << 30); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = Range("max_message_bytes", o.max_message_bytes, 1024, 1 << 30);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = Range("max_concurrent_streams", o.max_concurrent_streams, 1, 1 << 20);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = Range("token_buffer", o.token_buffer, 1, 1 << 16); !s.ok()) return s;
+  if (o.session_idle_ttl <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--session_idle_ttl must be positive");
+  }
+  if (o.drain_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--drain_timeout must not be negative");
+  }
+  if (o.keepalive_time <= absl::ZeroDuration() || o.keepalive_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--keepalive_time and --keepalive_timeout must be positive");
+  }
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key go together: give both or none");
+  }
+  LogLevel level;
+  if (!ParseLogLevel(o.log_level, &level)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--log_level must be debug, info, warning or error, got '", o.log_level,
+                     "'"));
+  }
+  return absl::OkStatus();
+}
+
+std::string JoinHostPort(const std::string& host, int port) {
+  if (absl::StrContains(host, ':') && !absl::StartsWith(host, "[")) {
+    return absl::StrCat("[", host, "]:", port);
+  }
+  return absl::StrCat(host, ":", port);
+}
+
+int PhysicalCores() {
+  // Distinct (package, core) pairs of the online CPUs; hyperthreads share a core.
+  std::set<std::pair<std::string, std::string>> cores;
+  for (int cpu = 0; cpu < 4096; ++cpu) {
+    const std::string dir = absl::StrCat("/sys/devices/system/cpu/cpu", cpu, "/topology/");
+    std::ifstream core(dir + "core_id"), package(dir + "physical_package_id");
+    if (!core) break;
+    std::string c, p;
+    std::getline(core, c);
+    std::getline(package, p);
+    cores.emplace(p, c);
+  }
+  if (!cores.empty()) return static_cast<int>(cores.size());
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+}  // namespace smollm::service
