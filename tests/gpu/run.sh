@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds the CUDA backend and its GPU tests from the project, the CUDA toolkit and the
+# carry directory alone (tests/gpu/pack.sh), then on a GPU runs: the kernel tests, the
+# greedy end-to-end comparison with the CPU backend, and the decode timing table on a
+# generated SmolLM3-3B-shape model.
+#   tests/gpu/run.sh [--build-only]     env: BUILD (build-gpu), CARRY (build-gpu-carry),
+#                                            CUDA_ARCHS ("80;90")
+# --build-only (or a host without a GPU) stops after the build and the dependency check.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+build="${BUILD:-$root/build-gpu}"
+carry="${CARRY:-$root/build-gpu-carry}"
+build_only=0
+[[ "${1:-}" == "--build-only" ]] && build_only=1
+start=$SECONDS
+
+[[ -d "$carry/usr/include/absl" ]] || { echo "no Abseil in $carry: run tests/gpu/pack.sh first"; exit 2; }
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+# Only the carry directory may provide Abseil: CMake looks nowhere else for packages.
+cmake -S tests/gpu/standalone -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHS:-80;90}" -DCMAKE_PREFIX_PATH="$carry/usr" \
+  -DCMAKE_FIND_USE_CMAKE_SYSTEM_PATH=OFF -Dabsl_DIR="$carry/usr/lib/x86_64-linux-gnu/cmake/absl" \
+  > "$build.configure.log" || { cat "$build.configure.log"; exit 1; }
+cmake --build "$build" -j "${JOBS:-$(nproc)}" \
+  --target gpu_kernels_test gpu_decode_test gpu_decode_bench smollm-synth
+# No header of a system Abseil may have been read.
+if grep -rl --include='*.d' '/usr/include/absl' "$build" >/dev/null 2>&1 ||
+   { [[ -f "$build/build.ninja" ]] && ninja -C "$build" -t deps | grep -q '^ *\/usr\/include\/absl'; }; then
+  echo "FAIL: the build read /usr/include/absl instead of $carry"; exit 1
+fi
+echo "build: $((SECONDS - start)) s, Abseil from $carry only"
+
+export LD_LIBRARY_PATH="$carry/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+if (( build_only )) || ! nvidia-smi >/dev/null 2>&1; then
+  echo "SKIPPED the device runs: $( ((build_only)) && echo '--build-only' || echo 'no GPU visible (nvidia-smi failed)')."
+  echo "GPU verification is still owed."
+  exit 0
+fi
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+synth="$build/smollm/runtime/tools/smollm-synth"
+models="$build/models"
+mkdir -p "$models"
+[[ -f "$models/smollm3-3b.gguf" ]] ||
+  "$synth" --shape smollm3-3b --weights blocks --out "$models/smollm3-3b.gguf"
+[[ -f "$models/small.gguf" ]] ||
+  "$synth" --arch smollm3 --layers 6 --d-model 512 --d-ffn 1536 --heads 8 --kv-heads 2 \
+    --vocab 3000 --weights quantize --seed 7 --out "$models/small.gguf"
+status=0
+timeout 120 "$build/gpu/gpu_kernels_test" || status=1
+timeout 120 "$build/gpu/gpu_decode_test" tests/fixtures/decoder/smollm3_tiny_q4_k_m.gguf \
+  "$models/small.gguf" || status=1
+timeout 120 "$build/gpu/gpu_decode_bench" "$models/smollm3-3b.gguf" || status=1
+echo "tests/gpu/run.sh: $( ((status)) && echo FAIL || echo PASS) in $((SECONDS - start)) s"
+exit $status
