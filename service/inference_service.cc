@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "service/chat_reactor.h"
 #include "service/generate_reactor.h"
 #include "service/status_map.h"
 
@@ -81,6 +82,11 @@ absl::StatusOr<Admission> InferenceService::Admit(grpc::CallbackServerContext* c
 grpc::ServerWriteReactor<v1::GenerateResponse>* InferenceService::Generate(
     grpc::CallbackServerContext* context, const v1::GenerateRequest* request) {
   return new GenerateReactor(*this, context, request);
+}
+
+grpc::ServerBidiReactor<v1::ChatRequest, v1::ChatResponse>* InferenceService::Chat(
+    grpc::CallbackServerContext* context) {
+  return new ChatReactor(*this, context);
 }
 
 std::optional<absl::Time> CallDeadline(const grpc::CallbackServerContext& context) {

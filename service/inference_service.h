@@ -76,6 +76,8 @@ class InferenceService final : public v1::Inference::CallbackService {
   // ---- handlers ----
   grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(
       grpc::CallbackServerContext* context, const v1::GenerateRequest* request) override;
+  grpc::ServerBidiReactor<v1::ChatRequest, v1::ChatResponse>* Chat(
+      grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* Tokenize(grpc::CallbackServerContext* context,
                                      const v1::TokenizeRequest* request,
                                      v1::TokenizeResponse* response) override;
