@@ -203,6 +203,14 @@ bool Engine::WaitUntilIdle(absl::Duration timeout) {
   return mu_.AwaitWithTimeout(absl::Condition(&idle_), timeout);
 }
 
+void Engine::MaybeExpireSessions() {
+  // Wall time paces the checks; the store judges expiry by its own (injectable) clock.
+  const absl::Time now = absl::Now();
+  if (now - last_expiry_ < kExpiryInterval) return;
+  last_expiry_ = now;
+  core_->ExpireIdleSessions();
+}
+
 void Engine::Loop() {
   for (;;) {
     std::deque<Command> commands;
@@ -213,7 +221,7 @@ void Engine::Loop() {
       // also wake us).
       if (!stop_ && commands_.empty() && !wake_ && !core_->HasRunnableWork()) {
         wake_cv_.WaitWithTimeout(&mu_, core_->HasLiveSequences() ? absl::Milliseconds(20)
-                                                                 : absl::Seconds(1));
+                                                                 : kExpiryInterval);
       }
       if (stop_) return;
       wake_ = false;
@@ -223,6 +231,7 @@ void Engine::Loop() {
     }
     for (Command& command : commands) command(*core_);
     core_->Step();
+    MaybeExpireSessions();
     absl::MutexLock lock(&mu_);
     stats_ = core_->Snapshot();
     load_ = core_->Load();

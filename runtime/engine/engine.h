@@ -81,6 +81,9 @@ struct EngineStats {
   absl::Duration total_step_time = absl::ZeroDuration();
   int64_t sequences = 0;  // live sequences the engine holds (waiting, running, finishing)
   int64_t sessions = 0;
+  int64_t sessions_expired = 0;    // idle past idle_ttl, in total
+  int64_t sessions_evicted = 0;    // pushed out by the session or token caps, in total
+  int64_t session_kv_dropped = 0;  // idle sessions' KV freed under page pressure, in total
   bool draining = false;
 };
 
@@ -129,6 +132,13 @@ class Engine {
   template <typename T>
   T Call(std::function<T(EngineCore&)> fn);
   void Loop();
+  // Expires idle sessions at most once per kExpiryInterval (loop thread only).
+  void MaybeExpireSessions();
+  // How often the loop looks for expired sessions, and the longest it sleeps when idle,
+  // so that idle sessions (and their KV pages) go within about this of their TTL even
+  // when no request arrives.
+  static constexpr absl::Duration kExpiryInterval = absl::Seconds(1);
+  absl::Time last_expiry_ = absl::InfinitePast();  // loop thread only
 
   const Model* model_;
   const SchedulerConfig config_;

@@ -244,7 +244,11 @@ EngineStats EngineCore::Snapshot() const {
   s.last_step_time = last_step_;
   s.total_step_time = total_step_;
   s.sequences = static_cast<int64_t>(seqs_.size());
-  s.sessions = static_cast<int64_t>(store_->size());
+  const SessionStoreStats sessions = store_->stats();
+  s.sessions = sessions.sessions;
+  s.sessions_expired = sessions.expired_total;
+  s.sessions_evicted = sessions.evicted_total;
+  s.session_kv_dropped = sessions.kv_dropped_total;
   return s;
 }
 

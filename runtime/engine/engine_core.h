@@ -52,6 +52,8 @@ class EngineCore {
   bool HasRunnableWork() const { return scheduler_->HasWork(); }
   bool HasLiveSequences() const { return !seqs_.empty(); }
   void AbortAll(const absl::Status& why);
+  // Removes sessions idle past their TTL, releasing their KV pages; returns how many.
+  int ExpireIdleSessions() { return store_->ExpireIdle(); }
 
   EngineStats Snapshot() const;
   QueueLoad Load() const;

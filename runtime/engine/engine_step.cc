@@ -16,8 +16,12 @@ void EngineCore::RefreshCachedPrefixes() {
     auto it = seqs_.find(waiting[i]);
     if (it == seqs_.end()) continue;
     std::span<const TokenId> tokens(it->second->tokens);
-    const int32_t pages = cache_->CountCachedPages(seed_, tokens.first(tokens.size() - 1));
-    (void)scheduler_->SetCachedPrefix(waiting[i], {pages * config_.page_size, 0});
+    // Pages referenced elsewhere (a running sequence, a session, this turn's own retained
+    // KV) are outside the free count, so the scheduler does not charge them.
+    int32_t shared = 0;
+    const int32_t pages =
+        cache_->CountCachedPages(seed_, tokens.first(tokens.size() - 1), &shared);
+    (void)scheduler_->SetCachedPrefix(waiting[i], {pages * config_.page_size, shared});
   }
 }
 
@@ -97,8 +101,11 @@ void EngineCore::Step() {
     return;
   }
   const StepPlan& plan = *planned;
-  if (plan.stalled_pages > 0) RelieveMemory(plan.stalled_pages);
-  if (plan.seqs.empty() && plan.released.empty()) RelieveMemory(1);
+  // Idle sessions' KV goes before anyone waits on memory; what it frees counts from the
+  // next step's budget on.
+  if (plan.stalled_pages + plan.blocked_pages > 0) {
+    RelieveMemory(plan.stalled_pages + plan.blocked_pages);
+  }
 
   // The documented order: release, attach cached prefixes, allocate, forward, Update.
   for (const ReleasedSeq& r : plan.released) ApplyRelease(r);

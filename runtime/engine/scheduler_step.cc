@@ -15,6 +15,7 @@ struct Scheduler::StepBudget {
   int long_tokens = 0;  // tokens long prefills may still take
   int stalled = 0;      // pages stalled running sequences needed
   int freeing = 0;      // pages held by the sequences preempted for them
+  int blocked = 0;      // pages the first waiting sequence held back by memory lacked
 
   void Spend(int n_tokens, int charged_pages) {
     tokens -= n_tokens;
@@ -46,6 +47,7 @@ absl::StatusOr<StepPlan> Scheduler::Schedule(absl::Time now, const KvBudget& kv)
   if (b.stalled == 0) AdmitWaiting(b, plan);
   plan.n_charged_pages = kv.free_pages - b.pages;
   plan.stalled_pages = b.stalled;
+  plan.blocked_pages = b.blocked;
   plan_outstanding_ = true;
   plan_time_ = now;
   return plan;
@@ -201,7 +203,10 @@ void Scheduler::AdmitWaiting(StepBudget& b, StepPlan& plan) {
     const int shared = std::max(0, s.request.cached.shared_pages - dropped);
     const int new_pages = PagesFor(cached + n, ps) - cached_pages;
     const int charge = cached_pages - shared + new_pages;
-    if (b.pages - charge < config_.kv_reserve_pages) break;  // memory is FCFS: no jumping
+    if (b.pages - charge < config_.kv_reserve_pages) {  // memory is FCFS: no jumping
+      b.blocked = charge - (b.pages - config_.kv_reserve_pages);
+      break;
+    }
 
     queued_tokens_ -= PendingTokens(s);
     it = waiting_.erase(it);

@@ -44,9 +44,11 @@ absl::Status ValidateSchedulerConfig(const SchedulerConfig& config);
 struct CachedPrefix {
   int tokens = 0;  // leading prompt tokens covered by cached pages; a multiple of page_size
   // Of those pages, how many are already referenced elsewhere (a running sequence, a
-  // session) and therefore not counted in KvBudget::free_pages: taking them costs no free
-  // page. Zero is always safe: every cached page is then charged as if it came from the
-  // free count (an unreferenced cached page is evictable, so it is counted there).
+  // session, a session turn's retained KV) and therefore not counted in
+  // KvBudget::free_pages: taking them costs no free page. The engine fills it from the
+  // pool's reference counts (PrefixCache::CountCachedPages). Zero is always safe but
+  // overcharges: every cached page is then charged as if it came from the free count (an
+  // unreferenced cached page is evictable, so it is counted there).
   int shared_pages = 0;
 };
 
@@ -110,6 +112,10 @@ struct StepPlan {
   // Pages that running sequences needed and did not get this step: they stalled. The
   // engine may reclaim memory it holds outside the running sequences (idle sessions).
   int stalled_pages = 0;
+  // Pages the first waiting sequence that memory held back lacked (beyond the reserve);
+  // 0 when nothing waits on memory. Like stalled_pages, a cue to reclaim idle memory: a
+  // request must not wait for running ones to finish while idle sessions hold pages.
+  int blocked_pages = 0;
 };
 
 enum class SeqPhase { kWaiting, kPrefill, kDecode, kDone };

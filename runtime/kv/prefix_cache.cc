@@ -77,10 +77,12 @@ PrefixCache::Match PrefixCache::Lookup(uint64_t seed, std::span<const TokenId> t
   return match;
 }
 
-int32_t PrefixCache::CountCachedPages(uint64_t seed, std::span<const TokenId> tokens) const {
+int32_t PrefixCache::CountCachedPages(uint64_t seed, std::span<const TokenId> tokens,
+                                      int32_t* referenced) const {
   const size_t n_full = tokens.size() / page_size_;
   PageLink link = Root(seed);
   int32_t count = 0;
+  int32_t in_use = 0;
   for (size_t i = 0; i < n_full; ++i) {
     const auto page_tokens = tokens.subspan(i * page_size_, page_size_);
     const uint64_t hash = ChainHash(link.hash, page_tokens);
@@ -88,7 +90,9 @@ int32_t PrefixCache::CountCachedPages(uint64_t seed, std::span<const TokenId> to
     if (page < 0) break;
     link = {seed, hash, entries_[page].id};
     ++count;
+    if (pool_.ref_count(page) > 0) ++in_use;
   }
+  if (referenced != nullptr) *referenced = in_use;
   return count;
 }
 

@@ -81,8 +81,11 @@ class PrefixCache final : public PageEvictionListener {
   // The longest cached chain over the full pages of `tokens`. To keep at least one token
   // to compute (its logits start generation), pass a prompt without its last token.
   Match Lookup(uint64_t seed, std::span<const TokenId> tokens);
-  // How many leading full pages Lookup would return, without retaining or counting.
-  int32_t CountCachedPages(uint64_t seed, std::span<const TokenId> tokens) const;
+  // How many leading full pages Lookup would return, without retaining or counting. When
+  // `referenced` is given it receives how many of them are referenced now (by a sequence
+  // or a session): taking those costs no page of the pool's free + evictable count.
+  int32_t CountCachedPages(uint64_t seed, std::span<const TokenId> tokens,
+                           int32_t* referenced = nullptr) const;
 
   // Registers `page`, which a sequence has just filled with the KV of `tokens`
   // (page_size of them) after the prefix `parent`. The page must be referenced and

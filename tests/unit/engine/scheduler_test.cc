@@ -145,11 +145,14 @@ TEST(Scheduler, AdmissionLeavesTheReserveFree) {
   d.set_free_pages(16);
   StepPlan plan = d.Plan();
   EXPECT_TRUE(plan.seqs.empty());  // 16 - 7 < 10
+  EXPECT_EQ(plan.blocked_pages, 1);  // what the engine should try to reclaim
+  EXPECT_EQ(plan.stalled_pages, 0);
   d.Apply(plan);
   d.set_free_pages(17);
   plan = d.Plan();
   ASSERT_EQ(plan.seqs.size(), 1u);
   EXPECT_EQ(plan.seqs[0].new_pages, 7);
+  EXPECT_EQ(plan.blocked_pages, 0);
   d.Apply(plan);
   EXPECT_EQ(d.free_pages(), 10);
   // A running sequence may then eat into the reserve: token 112 opens an eighth page.

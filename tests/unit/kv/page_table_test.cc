@@ -90,11 +90,18 @@ TEST_F(PageTableTest, TwoSequencesShareAThousandTokenSystemPromptComputedOnce) {
   }
   EXPECT_NE(a.pages()[62], b.pages()[62]);  // the partial system page is never shared
   EXPECT_EQ(cache_.stats().hit_tokens, 992u);
+  // Referenced pages are counted apart: taking them costs no free page.
+  int32_t referenced = -1;
+  EXPECT_EQ(cache_.CountCachedPages(seed_, system, &referenced), 62);
+  EXPECT_EQ(referenced, 62);
   // When both finish, the system prompt stays cached for the next request.
   a.ReleaseAll();
+  EXPECT_EQ(cache_.CountCachedPages(seed_, system, &referenced), 62);
+  EXPECT_EQ(referenced, 62);  // B still holds them
   b.ReleaseAll();
   EXPECT_EQ(pool_->n_used(), 0);
-  EXPECT_EQ(cache_.CountCachedPages(seed_, system), 62);
+  EXPECT_EQ(cache_.CountCachedPages(seed_, system, &referenced), 62);
+  EXPECT_EQ(referenced, 0);
 }
 
 TEST_F(PageTableTest, TruncateInsideTheTailPageKeepsItAndDropsReservations) {
