@@ -106,7 +106,9 @@ void CpuBackend::MatMul(const Weight& w, const Activations& x, const Activations
   }
   // Quantized weights with an int8 kernel: any token count, and each token's result is
   // the same whatever else shares its batch.
-  if (quant_matmul_.Supports(w.type)) return quant_matmul_.MatMul(w, x, out);
+  if (quantized_activations_ && quant_matmul_.Supports(w.type)) {
+    return quant_matmul_.MatMul(w, x, out);
+  }
   const auto dequantize = kernels_.row_dequantizer(w.type);
   const auto dot = kernels_.dot;
   const auto* base = static_cast<const uint8_t*>(w.data);

@@ -32,6 +32,13 @@ class CpuBackend final : public Backend {
   // default, keeps every matmul on the backend's own kernels, batch-invariant.
   void SetOnednnMinTokens(int64_t min_tokens);
 
+  // On (the default): weights with an int8 kernel (quant_matvec.h) are multiplied with
+  // activations quantized to 8 bits per matmul, as llama.cpp does: much faster than f32
+  // (tests/bench/compare_llama_cpp.py), at llama.cpp's fidelity (int8_fidelity_test.cc).
+  // Off: every weight is dequantized and dotted in f32, exact up to f32 rounding (the
+  // conformance checks against exact arithmetic run so).
+  void SetQuantizedActivations(bool on) { quantized_activations_ = on; }
+
   const cpu::CpuKernels& kernels() const { return kernels_; }
 
   std::string_view name() const override { return "cpu"; }
@@ -72,6 +79,7 @@ class CpuBackend final : public Backend {
   int64_t onednn_min_tokens_ = 0;
   std::unique_ptr<cpu::OnednnMatmul> onednn_;  // created by SetOnednnMinTokens
   cpu::QuantMatMul quant_matmul_;  // the int8 path of the types it supports
+  bool quantized_activations_ = true;
 };
 
 }  // namespace smollm::runtime

@@ -68,18 +68,23 @@ TEST(DecoderBatchInvarianceTest, TinySmolLM3F32) {
   ExpectBatchInvariant(**runner, prompts, 24, "tiny SmolLM3 F32");
 }
 
+// Quantized weights: on the f32 path, and on the int8 path (activations quantized per
+// token, so a token's result must still not depend on its batch).
 TEST(DecoderBatchInvarianceTest, TinySmolLM3Q4_K_M) {
-  auto runner = DecoderRunner::Open(FixturePath(kTinyQ4_K_M));
-  ASSERT_TRUE(runner.ok()) << runner.status();
-  const auto prompts = RandomPrompts({3, 16, 33}, (*runner)->vocab(), 8);
-  ExpectBatchInvariant(**runner, prompts, 24, "tiny SmolLM3 Q4_K_M");
+  for (const bool int8 : {false, true}) {
+    DecoderRunnerOptions options;
+    options.quantized_activations = int8;
+    auto runner = DecoderRunner::Open(FixturePath(kTinyQ4_K_M), options);
+    ASSERT_TRUE(runner.ok()) << runner.status();
+    const auto prompts = RandomPrompts({3, 16, 33}, (*runner)->vocab(), 8);
+    ExpectBatchInvariant(**runner, prompts, 24,
+                         int8 ? "tiny SmolLM3 Q4_K_M, int8" : "tiny SmolLM3 Q4_K_M");
+  }
 }
 
 TEST(DecoderBatchInvarianceTest, SmolLM2) {
   const std::string path = TestModelPath();
   ASSERT_FALSE(path.empty());
-  auto runner = DecoderRunner::Open(path);
-  ASSERT_TRUE(runner.ok()) << runner.status();
   auto ref = ReadLogitReference(FixturePath("decoder/smollm2_q4_1_exact.gguf"));
   ASSERT_TRUE(ref.ok()) << ref.status();
   std::vector<std::vector<TokenId>> prompts;
@@ -89,7 +94,14 @@ TEST(DecoderBatchInvarianceTest, SmolLM2) {
     const ReferencePrompt& p = ref->prompts[i];
     prompts.emplace_back(p.tokens.begin(), p.tokens.begin() + p.n_prompt);
   }
-  ExpectBatchInvariant(**runner, prompts, kSanitizerBuild ? 2 : 6, "SmolLM2");
+  for (const bool int8 : {false, true}) {
+    DecoderRunnerOptions options;
+    options.quantized_activations = int8;
+    auto runner = DecoderRunner::Open(path, options);
+    ASSERT_TRUE(runner.ok()) << runner.status();
+    ExpectBatchInvariant(**runner, prompts, kSanitizerBuild ? 2 : 6,
+                         int8 ? "SmolLM2, int8" : "SmolLM2");
+  }
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ absl::StatusOr<std::unique_ptr<DecoderRunner>> DecoderRunner::Open(const std::st
   r->pool_ = std::make_unique<runtime::ThreadPool>(options.threads);
   const int64_t max_cols = std::max({c.d_model, c.d_ffn, c.q_dim()});
   r->cpu_ = std::make_unique<runtime::CpuBackend>(*r->pool_, max_cols);
+  r->cpu_->SetQuantizedActivations(options.quantized_activations);
   r->backend_ = r->cpu_.get();
   if (options.wrap_backend) {
     r->wrapped_ = options.wrap_backend(*r->cpu_);

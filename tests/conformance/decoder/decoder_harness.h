@@ -25,6 +25,10 @@ struct DecoderRunnerOptions {
   int max_positions = 256;  // per sequence
   int max_seqs = 8;
   int max_tokens = 256;    // per forward step (prefill chunks are cut to this)
+  // The CPU backend's int8 path (CpuBackend::SetQuantizedActivations). Off by default:
+  // most checks here hold the decoder to exact arithmetic; int8_fidelity_test holds the
+  // int8 path to llama.cpp's own fidelity.
+  bool quantized_activations = false;
   // Wraps the CPU backend (negative controls): gets it, returns the backend to run on.
   std::function<std::unique_ptr<runtime::Backend>(runtime::Backend&)> wrap_backend;
   // Edits the config the decoder runs with (negative controls), before the upload.
