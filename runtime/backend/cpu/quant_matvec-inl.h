@@ -15,7 +15,6 @@
 
 #include "runtime/backend/cpu/quant_matvec.h"
 #include "runtime/backend/cpu/quant_matvec_reference.h"
-#include "runtime/quant/k_scales.h"
 #include "runtime/quant/scale_search.h"
 
 namespace smollm::runtime::cpu::SMOLLM_CPU_ISA_NAMESPACE {
@@ -127,40 +126,71 @@ void MatVec32(const QuantMatVecArgs& p) {
 }
 
 // ---- K-quants against Q8_K ----
+// A Q4_K block's eight 6-bit scales (bytes 0-7) and eight 6-bit mins (bytes 8-15) from
+// their 12-byte packing (k_scales.h), four at a time in 32-bit words.
+__m128i UnpackScalesMinsK(const uint8_t* packed) {
+  uint32_t u[3];
+  std::memcpy(u, packed, sizeof(u));
+  const uint32_t scales_low = u[0] & 0x3f3f3f3f;
+  const uint32_t mins_low = u[1] & 0x3f3f3f3f;
+  const uint32_t scales_high = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+  const uint32_t mins_high = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+  return _mm_set_epi32(static_cast<int>(mins_high), static_cast<int>(mins_low),
+                       static_cast<int>(scales_high), static_cast<int>(scales_low));
+}
+
+// Shuffle masks that broadcast int16 lane i of each 128-bit half to the whole half.
+__m256i BroadcastLane16(int lane_low, int lane_high) {
+  return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(((2 * lane_high + 1) << 8) | 2 * lane_high)),
+                          _mm_set1_epi16(static_cast<int16_t>(((2 * lane_low + 1) << 8) | 2 * lane_low)));
+}
+
+int32_t HorizontalSum(__m128i v) {
+  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4e));
+  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xb1));
+  return _mm_cvtsi128_si32(v);
+}
+
+// Sum over sub-block pairs of min_j * (bsums[2j] + bsums[2j + 1]); mins: 8 x int16.
+int32_t MinSum(const uint8_t* bsums_bytes, __m128i mins) {
+  const __m256i bsums = Load256(bsums_bytes);
+  const __m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(bsums), _mm256_extracti128_si256(bsums, 1));
+  return HorizontalSum(_mm_madd_epi16(pairs, mins));
+}
+
 template <int N>
 void MatVecQ4_K(const QuantMatVecArgs& p) {
   constexpr int kBytes = 144;
   const __m256i low_mask = _mm256_set1_epi8(0x0f);
+  __m256i splat[8];  // shuffle masks: scale j to every int16 lane
+  for (int j = 0; j < 8; ++j) splat[j] = BroadcastLane16(j, j);
   const int64_t n_blocks = p.k / 256;
   for (int64_t r = 0; r < p.rows; ++r) {
     const uint8_t* w = p.weights + r * p.weight_row_bytes;
     float sum[N] = {};
     for (int64_t b = 0; b < n_blocks; ++b, w += kBytes) {
-      alignas(32) int16_t mins16[16];
-      __m256i scales[8];
-      for (int j = 0; j < 8; ++j) {
-        const ScaleMin sm = UnpackScaleMinK(w + 4, j);
-        scales[j] = _mm256_set1_epi16(sm.scale);
-        mins16[2 * j] = mins16[2 * j + 1] = sm.min;
-      }
-      const __m256i mins = _mm256_load_si256(reinterpret_cast<const __m256i*>(mins16));
+      const __m128i scales_mins = UnpackScalesMinsK(w + 4);
+      const __m256i scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scales_mins));
+      const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(scales_mins, 8));
       __m256i isum[N];
       for (int c = 0; c < N; ++c) isum[c] = _mm256_setzero_si256();
       for (int g = 0; g < 4; ++g) {  // 64 elements: sub-block 2g low nibbles, 2g+1 high
         const __m256i bytes = Load256(w + 16 + 32 * g);
         const __m256i lo = _mm256_and_si256(bytes, low_mask);
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_mask);
+        const __m256i scale_lo = _mm256_shuffle_epi8(scales, splat[2 * g]);
+        const __m256i scale_hi = _mm256_shuffle_epi8(scales, splat[2 * g + 1]);
         for (int c = 0; c < N; ++c) {
           const uint8_t* a = p.act + c * p.act_row_bytes + b * kQ8_KBytes + 4 + 64 * g;
-          isum[c] = _mm256_add_epi32(isum[c], ScaledDot(lo, Load256(a), scales[2 * g]));
-          isum[c] = _mm256_add_epi32(isum[c], ScaledDot(hi, Load256(a + 32), scales[2 * g + 1]));
+          isum[c] = _mm256_add_epi32(isum[c], ScaledDot(lo, Load256(a), scale_lo));
+          isum[c] = _mm256_add_epi32(isum[c], ScaledDot(hi, Load256(a + 32), scale_hi));
         }
       }
       const float d = LoadF16(w);
       const float dmin = LoadF16(w + 2);
       for (int c = 0; c < N; ++c) {
         const uint8_t* a = p.act + c * p.act_row_bytes + b * kQ8_KBytes;
-        const int32_t msum = HorizontalSum(_mm256_madd_epi16(Load256(a + 260), mins));
+        const int32_t msum = MinSum(a + 260, mins);
         const float ad = LoadF32(a);
         sum[c] += (ad * d) * static_cast<float>(HorizontalSum(isum[c]));
         sum[c] -= (ad * dmin) * static_cast<float>(msum);
@@ -175,6 +205,8 @@ void MatVecQ6_K(const QuantMatVecArgs& p) {
   constexpr int kBytes = 210;
   const __m256i low_mask = _mm256_set1_epi8(0x0f);
   const __m256i two_bits = _mm256_set1_epi8(0x03);
+  __m256i splat[4];  // quarter q of a half: its two sub-blocks' scales, one per 128 bits
+  for (int q = 0; q < 4; ++q) splat[q] = BroadcastLane16(2 * q, 2 * q + 1);
   const int64_t n_blocks = p.k / 256;
   for (int64_t r = 0; r < p.rows; ++r) {
     const uint8_t* w = p.weights + r * p.weight_row_bytes;
@@ -184,6 +216,8 @@ void MatVecQ6_K(const QuantMatVecArgs& p) {
       __m256i isum[N];
       for (int c = 0; c < N; ++c) isum[c] = _mm256_setzero_si256();
       for (int half = 0; half < 2; ++half) {  // 128 elements
+        const __m256i half_scales = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(
+            _mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 8 * half))));
         const __m256i ql0 = Load256(w + 64 * half);
         const __m256i ql1 = Load256(w + 64 * half + 32);
         const __m256i qh = Load256(w + 128 + 32 * half);
@@ -193,8 +227,7 @@ void MatVecQ6_K(const QuantMatVecArgs& p) {
         for (int quarter = 0; quarter < 4; ++quarter) {  // 32 elements, two sub-blocks
           const __m256i high = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * quarter), two_bits);
           const __m256i q = _mm256_or_si256(low[quarter], _mm256_slli_epi16(high, 4));
-          const int s = 8 * half + 2 * quarter;
-          const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[s + 1]), _mm_set1_epi16(sc[s]));
+          const __m256i scale = _mm256_shuffle_epi8(half_scales, splat[quarter]);
           for (int c = 0; c < N; ++c) {
             const uint8_t* a =
                 p.act + c * p.act_row_bytes + b * kQ8_KBytes + 4 + 128 * half + 32 * quarter;
