@@ -1,8 +1,10 @@
 // The SIMD int8 matvec kernels, compiled once per ISA: quant_matvec_<isa>.cc defines
 // SMOLLM_CPU_ISA_NAMESPACE and includes this file under its flags (no include guard on
 // purpose). 256-bit AVX2 code; where AVX-512 VNNI is compiled in (with VL), vpdpbusd
-// replaces the maddubs + madd pair of the u8 x s8 dot products. The translation units
-// are compiled with -ffp-contract=off: the K-quant float steps equal the reference's.
+// replaces the maddubs + madd pair of the u8 x s8 dot products. Integer block sums are
+// exact; their scaled sums accumulate in float lanes (a reassociation of the reference's
+// block-by-block sum). The translation units are compiled with -ffp-contract=off, so
+// that no instantiation fuses differently from another.
 //
 // Every kernel reads a weight block once and applies it to N activation columns; each
 // column's operations are the same for every N (batch invariance, quant_matvec.h).
@@ -145,17 +147,12 @@ __m256i BroadcastLane16(int lane_low, int lane_high) {
                           _mm_set1_epi16(static_cast<int16_t>(((2 * lane_low + 1) << 8) | 2 * lane_low)));
 }
 
-int32_t HorizontalSum(__m128i v) {
-  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4e));
-  v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xb1));
-  return _mm_cvtsi128_si32(v);
-}
-
-// Sum over sub-block pairs of min_j * (bsums[2j] + bsums[2j + 1]); mins: 8 x int16.
-int32_t MinSum(const uint8_t* bsums_bytes, __m128i mins) {
+// Four int32 lanes summing to min_j * (bsums[2j] + bsums[2j + 1]) over the sub-block
+// pairs j; mins: 8 x int16.
+__m128i MinSums(const uint8_t* bsums_bytes, __m128i mins) {
   const __m256i bsums = Load256(bsums_bytes);
   const __m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(bsums), _mm256_extracti128_si256(bsums, 1));
-  return HorizontalSum(_mm_madd_epi16(pairs, mins));
+  return _mm_madd_epi16(pairs, mins);
 }
 
 template <int N>
@@ -167,7 +164,9 @@ void MatVecQ4_K(const QuantMatVecArgs& p) {
   const int64_t n_blocks = p.k / 256;
   for (int64_t r = 0; r < p.rows; ++r) {
     const uint8_t* w = p.weights + r * p.weight_row_bytes;
-    float sum[N] = {};
+    __m256 acc[N];       // (d_act * d) * scaled integer sums, lane by lane
+    __m128 acc_min[N];   // (d_act * dmin) * min sums
+    for (int c = 0; c < N; ++c) acc[c] = _mm256_setzero_ps(), acc_min[c] = _mm_setzero_ps();
     for (int64_t b = 0; b < n_blocks; ++b, w += kBytes) {
       const __m128i scales_mins = UnpackScalesMinsK(w + 4);
       const __m256i scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scales_mins));
@@ -190,13 +189,15 @@ void MatVecQ4_K(const QuantMatVecArgs& p) {
       const float dmin = LoadF16(w + 2);
       for (int c = 0; c < N; ++c) {
         const uint8_t* a = p.act + c * p.act_row_bytes + b * kQ8_KBytes;
-        const int32_t msum = MinSum(a + 260, mins);
         const float ad = LoadF32(a);
-        sum[c] += (ad * d) * static_cast<float>(HorizontalSum(isum[c]));
-        sum[c] -= (ad * dmin) * static_cast<float>(msum);
+        acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_set1_ps(ad * d), acc[c]);
+        acc_min[c] = _mm_fmadd_ps(_mm_cvtepi32_ps(MinSums(a + 260, mins)), _mm_set1_ps(ad * dmin),
+                                  acc_min[c]);
       }
     }
-    for (int c = 0; c < N; ++c) p.out[c * p.out_stride + r] = sum[c];
+    for (int c = 0; c < N; ++c) {
+      p.out[c * p.out_stride + r] = HorizontalSum(acc[c]) - HorizontalSum(_mm256_castps128_ps256(acc_min[c]));
+    }
   }
 }
 
@@ -210,7 +211,8 @@ void MatVecQ6_K(const QuantMatVecArgs& p) {
   const int64_t n_blocks = p.k / 256;
   for (int64_t r = 0; r < p.rows; ++r) {
     const uint8_t* w = p.weights + r * p.weight_row_bytes;
-    float sum[N] = {};
+    __m256 acc[N];  // (d_act * d) * integer sums, lane by lane
+    for (int c = 0; c < N; ++c) acc[c] = _mm256_setzero_ps();
     for (int64_t b = 0; b < n_blocks; ++b, w += kBytes) {
       const auto* sc = reinterpret_cast<const int8_t*>(w + 192);
       __m256i isum[N];
@@ -241,11 +243,12 @@ void MatVecQ6_K(const QuantMatVecArgs& p) {
       const float d = LoadF16(w + 208);
       for (int c = 0; c < N; ++c) {
         const uint8_t* a = p.act + c * p.act_row_bytes + b * kQ8_KBytes;
-        const int32_t offset = 32 * HorizontalSum(_mm256_madd_epi16(Load256(a + 260), scales16));
-        sum[c] += (LoadF32(a) * d) * static_cast<float>(HorizontalSum(isum[c]) - offset);
+        const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(Load256(a + 260), scales16), 5);
+        acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(isum[c], offset)),
+                                 _mm256_set1_ps(LoadF32(a) * d), acc[c]);
       }
     }
-    for (int c = 0; c < N; ++c) p.out[c * p.out_stride + r] = sum[c];
+    for (int c = 0; c < N; ++c) p.out[c * p.out_stride + r] = HorizontalSum(acc[c]);
   }
 }
 

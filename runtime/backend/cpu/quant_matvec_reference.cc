@@ -1,6 +1,5 @@
 // Scalar reference int8 dot products: each block's integer sum, then float steps in
-// block order. Compiled with -ffp-contract=off (CMakeLists.txt): the SIMD kernels repeat
-// the K-quant float steps exactly, and a fused multiply-add here would change the bits.
+// block order, as written (compiled with -ffp-contract=off, see CMakeLists.txt).
 #include "runtime/backend/cpu/quant_matvec_reference.h"
 
 #include <cstring>

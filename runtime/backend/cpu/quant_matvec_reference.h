@@ -10,8 +10,8 @@ namespace smollm::runtime::cpu {
 
 // dot(weight row, activation row) of k elements: `w` holds k / block-size blocks of
 // `weight_type`, `act` the same count of ActivationTypeFor(weight_type) blocks. Each
-// block's integer sum is exact; the float steps after it are spelled out in the .cc
-// (the SIMD kernels repeat them for K-quants, so those match bit for bit).
+// block's integer sum is exact; the float steps after it run in block order (the SIMD
+// kernels reassociate them across float lanes).
 // Returns 0 for a weight type without an int8 kernel.
 float ReferenceQuantDot(GgmlType weight_type, const uint8_t* w, const uint8_t* act,
                         int64_t k);

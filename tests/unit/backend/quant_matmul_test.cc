@@ -1,5 +1,5 @@
 // QuantMatMul on every ISA and 1 or 2 threads: each token's result equals the scalar
-// reference on its quantized activations (bit for bit for K-quants), and equals, bit for
+// reference on its quantized activations (up to float reassociation), and equals, bit for
 // bit, what the same token gets alone, at batch sizes 1..9, 17 and 70 (column tiles of
 // 8, passes of 64 tokens). Row counts are not multiples of any tile.
 #include "runtime/backend/cpu/quant_matmul.h"
@@ -54,13 +54,9 @@ TEST_P(QuantMatMulTest, EveryBatchSizeGivesEachTokenItsSoloResult) {
         SCOPED_TRACE(::testing::Message() << NameOf(type) << " token " << t << " row " << r);
         const float want =
             cpu::ReferenceQuantDot(type, &w.bytes[r * weight.row_bytes], act.data(), cols);
-        if (type == GgmlType::kQ4_K || type == GgmlType::kQ6_K) {
-          ASSERT_EQ(row[r], want);
-        } else {
-          double magnitude = 0;
-          for (int64_t i = 0; i < cols; ++i) magnitude += std::abs(w.dequantized[r * cols + i] * one[i]);
-          ASSERT_NEAR(row[r], want, 1e-5 * (1 + magnitude));
-        }
+        double magnitude = 0;
+        for (int64_t i = 0; i < cols; ++i) magnitude += std::abs(w.dequantized[r * cols + i] * one[i]);
+        ASSERT_NEAR(row[r], want, 1e-5 * (1 + magnitude));
       }
     }
     for (int64_t n_tokens : {2, 3, 4, 5, 6, 7, 8, 9, 17, 70}) {
