@@ -45,6 +45,50 @@ constexpr std::array<absl::string_view, kNumOutcomes> kOutcomes = {
     "stop_token", "stop_string", "max_tokens", "length", "cancelled", "deadline_exceeded",
     "error"};
 
+// Counters fed from EngineStats' monotonic totals, by the increase of the total.
+enum EngineTotal { kPrefixHitTokens, kPrefixLookups, kEvictions, kPreemptions, kPrefillTokens,
+                   kSampledTokens, kSteps, kStepNanos, kSessionsExpired, kSessionsEvicted,
+                   kSessionKvDropped, kNumEngineTotals };
+struct CounterSpec {
+  const char* name;
+  const char* help;
+};
+constexpr std::array<CounterSpec, kNumEngineTotals> kEngineCounters = {{
+    {"smollm_prefix_cache_hit_tokens_total",
+     "Tokens served from the prefix cache at admissions, re-admissions after preemption "
+     "included"},
+    {"smollm_prefix_cache_lookups_total",
+     "Prefix-cache lookups (made when an admission expects cached pages)"},
+    {"smollm_kv_cache_evictions_total", "Cached KV pages evicted to make room"},
+    {"smollm_preemptions_total", "Sequences preempted (pages freed, recomputed later)"},
+    {"smollm_engine_prefill_tokens_total",
+     "Prompt tokens run through the model (cached ones excluded, recomputation included)"},
+    {"smollm_engine_sampled_tokens_total", "Tokens sampled by the engine"},
+    {"smollm_engine_steps_total", "Engine forward steps"},
+    {"smollm_engine_step_seconds_total", "Time spent in engine forward steps"},
+    {"smollm_sessions_expired_total", "Sessions closed after their idle TTL"},
+    {"smollm_sessions_evicted_total", "Idle sessions pushed out by the session or token caps"},
+    {"smollm_session_kv_dropped_total",
+     "Times an idle session's KV was freed under page pressure (its next turn recomputes)"},
+}};
+
+uint64_t NonNegative(int64_t v) { return v > 0 ? static_cast<uint64_t>(v) : 0; }
+
+// The totals in EngineTotal order; step time in nanoseconds.
+std::array<uint64_t, kNumEngineTotals> EngineTotals(const runtime::EngineStats& s) {
+  return {s.prefix_hit_tokens,
+          s.prefix_lookups,
+          s.evictions,
+          NonNegative(s.preemptions),
+          NonNegative(s.tokens_in),
+          NonNegative(s.tokens_out),
+          NonNegative(s.steps),
+          NonNegative(absl::ToInt64Nanoseconds(s.total_step_time)),
+          NonNegative(s.sessions_expired),
+          NonNegative(s.sessions_evicted),
+          NonNegative(s.session_kv_dropped)};
+}
+
 // Latencies of whole requests: 1 ms (a cached short prompt) to 10 min (a long generation
 // queued behind others).
 const std::vector<double> kRequestSecondsBuckets = {
@@ -101,8 +145,6 @@ uint64_t Advance(uint64_t* last, uint64_t now) {
   return delta;
 }
 
-uint64_t NonNegative(int64_t v) { return v > 0 ? static_cast<uint64_t>(v) : 0; }
-
 template <typename T>
 prometheus::Family<T>& Register(prometheus::Registry& r, const std::string& name,
                                 const std::string& help) {
@@ -137,25 +179,6 @@ struct ServiceMetrics::Instruments {
         cancellations(Register<Counter>(r, "smollm_cancellations_total",
                                         "Sequences stopped by a client cancel or disconnect")
                           .Add({})),
-        prefix_hit_tokens(Register<Counter>(r, "smollm_prefix_cache_hit_tokens_total",
-                                            "Tokens served from the prefix cache at admissions, "
-                                            "re-admissions after preemption included").Add({})),
-        prefix_lookups(Register<Counter>(r, "smollm_prefix_cache_lookups_total",
-                                         "Prefix-cache lookups (made when an admission expects "
-                                         "cached pages)").Add({})),
-        evictions(Register<Counter>(r, "smollm_kv_cache_evictions_total",
-                                    "Cached KV pages evicted to make room").Add({})),
-        preemptions(Register<Counter>(r, "smollm_preemptions_total",
-                                      "Sequences preempted (pages freed, recomputed later)")
-                        .Add({})),
-        prefill_tokens(Register<Counter>(r, "smollm_engine_prefill_tokens_total",
-                                         "Prompt tokens run through the model (cached ones "
-                                         "excluded, recomputation included)").Add({})),
-        sampled_tokens(Register<Counter>(r, "smollm_engine_sampled_tokens_total",
-                                         "Tokens sampled by the engine").Add({})),
-        steps(Register<Counter>(r, "smollm_engine_steps_total", "Engine forward steps").Add({})),
-        step_seconds(Register<Counter>(r, "smollm_engine_step_seconds_total",
-                                       "Time spent in engine forward steps").Add({})),
         running(Register<Gauge>(r, "smollm_requests_running",
                                 "Sequences admitted to the running batch").Add({})),
         waiting(Register<Gauge>(r, "smollm_requests_waiting",
@@ -198,6 +221,10 @@ struct ServiceMetrics::Instruments {
     for (size_t i = 0; i < kNumOutcomes; ++i) {
       outcomes[i] = &generations.Add({{"finish_reason", Str(kOutcomes[i])}});
     }
+    for (size_t i = 0; i < kEngineCounters.size(); ++i) {
+      engine_totals[i] =
+          &Register<Counter>(r, kEngineCounters[i].name, kEngineCounters[i].help).Add({});
+    }
     auto& pages = Register<Gauge>(r, "smollm_kv_cache_pages", "KV pages by state");
     kv_used = &pages.Add({{"state", "used"}});
     kv_free = &pages.Add({{"state", "free"}});
@@ -224,14 +251,6 @@ struct ServiceMetrics::Instruments {
   Counter& generation_tokens;
   Gauge& prefix_hit_ratio;
   Counter& cancellations;
-  Counter& prefix_hit_tokens;
-  Counter& prefix_lookups;
-  Counter& evictions;
-  Counter& preemptions;
-  Counter& prefill_tokens;
-  Counter& sampled_tokens;
-  Counter& steps;
-  Counter& step_seconds;
   Gauge& running;
   Gauge& waiting;
   Gauge& paused;
@@ -249,13 +268,15 @@ struct ServiceMetrics::Instruments {
   std::array<Counter*, kMethods.size()> started{};
   std::array<Gauge*, kMethods.size()> in_flight{};
   std::array<Counter*, kNumOutcomes> outcomes{};
+  std::array<Counter*, kNumEngineTotals> engine_totals{};
   std::array<std::atomic<Counter*>, kMethods.size() * kCodes.size()> finished{};
   Gauge* kv_used = nullptr;
   Gauge* kv_free = nullptr;
   Gauge* kv_cached = nullptr;
 };
 
-ServiceMetrics::ServiceMetrics() : registry_(std::make_shared<prometheus::Registry>()) {}
+ServiceMetrics::ServiceMetrics()
+    : registry_(std::make_shared<prometheus::Registry>()), last_totals_(kNumEngineTotals, 0) {}
 
 ServiceMetrics::~ServiceMetrics() { exposer_.reset(); }
 
@@ -367,18 +388,12 @@ void ServiceMetrics::UpdateEngineStats(const runtime::EngineStats& s) {
   m_->kv_usage.Set(s.kv_pages_total > 0 ? static_cast<double>(s.kv_pages_used) /
                                               static_cast<double>(s.kv_pages_total)
                                         : 0.0);
+  const std::array<uint64_t, kNumEngineTotals> totals = EngineTotals(s);
   absl::MutexLock lock(&engine_mu_);
-  EngineTotals& t = last_;
-  m_->prefix_hit_tokens.Increment(Advance(&t.prefix_hit_tokens, s.prefix_hit_tokens));
-  m_->prefix_lookups.Increment(Advance(&t.prefix_lookups, s.prefix_lookups));
-  m_->evictions.Increment(Advance(&t.evictions, s.evictions));
-  m_->preemptions.Increment(Advance(&t.preemptions, NonNegative(s.preemptions)));
-  m_->prefill_tokens.Increment(Advance(&t.tokens_in, NonNegative(s.tokens_in)));
-  m_->sampled_tokens.Increment(Advance(&t.tokens_out, NonNegative(s.tokens_out)));
-  m_->steps.Increment(Advance(&t.steps, NonNegative(s.steps)));
-  const uint64_t step_ns =
-      Advance(&t.step_ns, NonNegative(absl::ToInt64Nanoseconds(s.total_step_time)));
-  m_->step_seconds.Increment(static_cast<double>(step_ns) * 1e-9);
+  for (size_t i = 0; i < kNumEngineTotals; ++i) {
+    const double delta = static_cast<double>(Advance(&last_totals_[i], totals[i]));
+    m_->engine_totals[i]->Increment(i == kStepNanos ? delta * 1e-9 : delta);
+  }
 }
 
 void ServiceMetrics::SessionsActive(int64_t n) { m_->sessions.Set(static_cast<double>(n)); }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -80,12 +81,6 @@ class ServiceMetrics {
 
  private:
   struct Instruments;  // metric handles (metrics.cc)
-  // Last-seen values of the EngineStats totals, for the counter deltas.
-  struct EngineTotals {
-    uint64_t prefix_hit_tokens = 0, prefix_lookups = 0, evictions = 0;
-    uint64_t preemptions = 0, tokens_in = 0, tokens_out = 0, steps = 0, step_ns = 0;
-  };
-
   ServiceMetrics();
 
   std::shared_ptr<prometheus::Registry> registry_;
@@ -93,7 +88,7 @@ class ServiceMetrics {
   std::unique_ptr<MetricsExposer> exposer_;  // after the registry: destroyed first
 
   absl::Mutex engine_mu_;
-  EngineTotals last_ ABSL_GUARDED_BY(engine_mu_);
+  std::vector<uint64_t> last_totals_ ABSL_GUARDED_BY(engine_mu_);  // EngineStats totals seen
   absl::Mutex ratio_mu_;  // keeps the prefix-cache hit ratio consistent with its counters
   int64_t prompt_tokens_ ABSL_GUARDED_BY(ratio_mu_) = 0;
   int64_t cached_tokens_ ABSL_GUARDED_BY(ratio_mu_) = 0;

@@ -69,6 +69,9 @@ TEST(ServiceMetricsTest, WithoutExposerHasNoPortAndEveryFamily) {
       {"smollm_engine_sampled_tokens_total", "counter"},
       {"smollm_engine_steps_total", "counter"},
       {"smollm_engine_step_seconds_total", "counter"},
+      {"smollm_sessions_expired_total", "counter"},
+      {"smollm_sessions_evicted_total", "counter"},
+      {"smollm_session_kv_dropped_total", "counter"},
       {"smollm_requests_running", "gauge"},
       {"smollm_requests_waiting", "gauge"},
       {"smollm_requests_paused", "gauge"},
@@ -308,6 +311,9 @@ TEST(ServiceMetricsTest, EngineCountersFollowTotalsAndNeverDecrease) {
       advance("smollm_engine_prefill_tokens_total", s.tokens_in, step(2000));
       advance("smollm_engine_sampled_tokens_total", s.tokens_out, step(64));
       advance("smollm_engine_steps_total", s.steps, 1 + step(10));
+      advance("smollm_sessions_expired_total", s.sessions_expired, step(3));
+      advance("smollm_sessions_evicted_total", s.sessions_evicted, step(2));
+      advance("smollm_session_kv_dropped_total", s.session_kv_dropped, step(4));
       const int64_t ms = 1 + step(500);
       s.total_step_time += absl::Milliseconds(ms);
       expected["smollm_engine_step_seconds_total"] += ms * 1e-3;
