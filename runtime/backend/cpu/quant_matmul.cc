@@ -25,7 +25,9 @@ QuantMatMul::QuantMatMul(ThreadPool& pool, int64_t max_cols, const CpuKernels& k
     : pool_(pool),
       kernels_(kernels),
       max_act_row_bytes_(MaxActRowBytes(max_cols)),
-      act_(kTokensPerPass * max_act_row_bytes_) {}
+      max_act_scales_(2 * ((max_cols + 31) / 32)),
+      act_(kTokensPerPass * max_act_row_bytes_),
+      act_scales_(kTokensPerPass * max_act_scales_) {}
 
 void QuantMatMul::MatMul(const Weight& w, const Activations& x, const Activations& out) {
   const QuantMatVecFn matvec = kernels_.quant_matvec(w.type);
@@ -39,8 +41,9 @@ void QuantMatMul::MatMul(const Weight& w, const Activations& x, const Activation
     const int64_t n_tokens = std::min(kTokensPerPass, x.rows - first);
     const auto quantize = [&](int64_t begin, int64_t end, int) {
       for (int64_t t = begin; t < end; ++t) {
-        kernels_.quantize_activations(act_type, x.row(first + t), act_.data() + t * act_row_bytes,
-                                      w.cols);
+        uint8_t* act = act_.data() + t * act_row_bytes;
+        kernels_.quantize_activations(act_type, x.row(first + t), act, w.cols);
+        ActivationScales(act_type, act, w.cols, act_scales_.data() + t * max_act_scales_);
       }
     };
     if (n_tokens == 1) {
@@ -57,6 +60,8 @@ void QuantMatMul::MatMul(const Weight& w, const Activations& x, const Activation
         args.k = w.cols;
         args.act = act_.data() + col * act_row_bytes;
         args.act_row_bytes = act_row_bytes;
+        args.act_scales = act_scales_.data() + col * max_act_scales_;
+        args.act_scale_stride = max_act_scales_;
         args.n_cols = static_cast<int>(std::min<int64_t>(kMaxMatVecCols, n_tokens - col));
         args.out = out.row(first + col) + begin;
         args.out_stride = out.stride;

@@ -34,7 +34,9 @@ class QuantMatMul {
   ThreadPool& pool_;
   const CpuKernels& kernels_;
   const uint64_t max_act_row_bytes_;
+  const int64_t max_act_scales_;
   std::vector<uint8_t> act_;  // [kTokensPerPass][max_act_row_bytes_] quantized tokens
+  std::vector<float> act_scales_;  // [kTokensPerPass][max_act_scales_] (ActivationScales)
 };
 
 }  // namespace smollm::runtime::cpu

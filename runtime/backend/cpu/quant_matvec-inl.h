@@ -111,16 +111,17 @@ void MatVec32(const QuantMatVecArgs& p) {
     for (int c = 0; c < N; ++c) acc[c] = _mm256_setzero_ps(), min_sum[c] = 0;
     for (int64_t b = 0; b < n_blocks; ++b, w += Format::kBytes) {
       const float dw = LoadF16(w);
+      const float mw = Format::kHasMin ? LoadF16(w + 2) : 0.0f;
       const __m256i q = Format::Quants(w);
       // Signed quants: |q| as the unsigned operand, the activation takes q's sign.
       const __m256i u = Format::kHasMin ? q : _mm256_sign_epi8(q, q);
       for (int c = 0; c < N; ++c) {
-        const uint8_t* a = p.act + c * p.act_row_bytes + b * kActBytes;
-        const __m256i y = Load256(a + kActQuants);
+        const __m256i y = Load256(p.act + c * p.act_row_bytes + b * kActBytes + kActQuants);
+        const float* scales = p.act_scales + c * p.act_scale_stride;  // d..., then s...
         const __m256i s = Format::kHasMin ? y : _mm256_sign_epi8(y, q);
         const __m256 block_sum = _mm256_cvtepi32_ps(DotU8S8(_mm256_setzero_si256(), u, s));
-        acc[c] = _mm256_fmadd_ps(block_sum, _mm256_set1_ps(dw * LoadF16(a)), acc[c]);
-        if constexpr (Format::kHasMin) min_sum[c] += LoadF16(w + 2) * LoadF16(a + 2);
+        acc[c] = _mm256_fmadd_ps(block_sum, _mm256_set1_ps(dw * scales[b]), acc[c]);
+        if constexpr (Format::kHasMin) min_sum[c] += mw * scales[n_blocks + b];
       }
     }
     for (int c = 0; c < N; ++c) p.out[c * p.out_stride + r] = HorizontalSum(acc[c]) + min_sum[c];

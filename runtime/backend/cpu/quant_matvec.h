@@ -28,6 +28,10 @@ struct QuantMatVecArgs {
   const uint8_t* act = nullptr;      // n_cols x act_row_bytes, ActivationTypeFor blocks
   uint64_t act_row_bytes = 0;
   int n_cols = 0;                    // 1..kMaxMatVecCols
+  // Q8_0/Q8_1 activations: their fp16 block fields as f32, from ActivationScales (the
+  // kernels would otherwise convert them once per weight row): [n_cols][act_scale_stride].
+  const float* act_scales = nullptr;
+  int64_t act_scale_stride = 0;
   float* out = nullptr;
   int64_t out_stride = 0;            // floats between columns of out
 };
@@ -35,6 +39,11 @@ struct QuantMatVecArgs {
 // Every column's result is computed by the same sequence of operations whatever n_cols
 // is, so a token's logits do not depend on how many others share its batch.
 using QuantMatVecFn = void (*)(const QuantMatVecArgs& args);
+
+// Writes the f32 copies of one quantized activation row's fp16 fields (k elements of
+// act_type) to `scales`: Q8_0: the k / 32 block scales d; Q8_1: those, then the k / 32
+// sums s; Q8_K (f32 already): nothing. Returns the number of floats written.
+int64_t ActivationScales(GgmlType act_type, const uint8_t* act, int64_t k, float* scales);
 
 // Quantizes n floats (a whole number of `act_type` blocks, finite) into
 // RowBytes(act_type, n) bytes of dst, byte-identical to QuantizeRow.

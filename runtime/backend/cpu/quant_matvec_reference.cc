@@ -144,6 +144,20 @@ std::optional<GgmlType> ActivationTypeFor(GgmlType weight) {
   }
 }
 
+int64_t ActivationScales(GgmlType act_type, const uint8_t* act, int64_t k, float* scales) {
+  if (act_type != GgmlType::kQ8_0 && act_type != GgmlType::kQ8_1) return 0;
+  const int64_t n_blocks = k / 32;
+  const bool with_sum = act_type == GgmlType::kQ8_1;
+  const uint64_t block_bytes = with_sum ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    uint16_t h[2];
+    std::memcpy(h, act + b * block_bytes, with_sum ? 4 : 2);
+    scales[b] = Fp16ToFp32(h[0]);
+    if (with_sum) scales[n_blocks + b] = Fp16ToFp32(h[1]);
+  }
+  return with_sum ? 2 * n_blocks : n_blocks;
+}
+
 float ReferenceQuantDot(GgmlType weight_type, const uint8_t* w, const uint8_t* act,
                         int64_t k) {
   const RowDotFn dot = RowDotFor(weight_type);

@@ -59,10 +59,12 @@ struct Activations8 {
   uint64_t row_bytes;
   std::vector<float> x;        // [cols][k]
   std::vector<uint8_t> bytes;  // [cols][row_bytes], the reference quantizer's
+  int64_t scale_stride;
+  std::vector<float> scales;   // [cols][scale_stride], ActivationScales
 };
 
 Activations8 RandomActivations(GgmlType weight_type, int cols, int64_t k, std::mt19937& rng) {
-  Activations8 a{*cpu::ActivationTypeFor(weight_type), 0, {}, {}};
+  Activations8 a{*cpu::ActivationTypeFor(weight_type), 0, {}, {}, 2 * (k / 32) + 1, {}};
   a.row_bytes = *RowBytes(a.type, k);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   a.x.resize(cols * k);
@@ -72,6 +74,10 @@ Activations8 RandomActivations(GgmlType weight_type, int cols, int64_t k, std::m
     EXPECT_TRUE(QuantizeRow(a.type, std::span<const float>(a.x.data() + c * k, k),
                             std::span<uint8_t>(a.bytes.data() + c * a.row_bytes, a.row_bytes))
                     .ok());
+  }
+  a.scales.assign(cols * a.scale_stride, NAN);
+  for (int c = 0; c < cols; ++c) {
+    cpu::ActivationScales(a.type, a.bytes.data() + c * a.row_bytes, k, a.scales.data() + c * a.scale_stride);
   }
   return a;
 }
@@ -153,7 +159,7 @@ TEST_P(QuantMatVecTest, KernelsMatchReference) {
         const int64_t out_stride = rows + 3;
         std::vector<float> out(n_cols * out_stride, NAN);
         matvec({w.data(), w_row_bytes, rows, k, act.bytes.data(), act.row_bytes, n_cols,
-                out.data(), out_stride});
+                act.scales.data(), act.scale_stride, out.data(), out_stride});
         for (int c = 0; c < n_cols; ++c) {
           const uint8_t* a = act.bytes.data() + c * act.row_bytes;
           const std::vector<float> a_values = Dequantized(act.type, a, k);
