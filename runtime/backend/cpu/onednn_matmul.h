@@ -15,9 +15,10 @@
 
 namespace smollm::runtime::cpu {
 
-// Fewest token rows for which MatMul beats the backend's own kernels (measured on the
-// SmolLM2-135M and SmolLM3-3B shapes with tests/bench/prefill_bench.cc).
-inline constexpr int64_t kOnednnCrossoverTokens = 8;
+// Fewest token rows for which MatMul beats the backend's own (int8) kernels on every
+// SmolLM2-135M and SmolLM3-3B weight shape (tests/bench/prefill_bench.cc BM_MatMul, AVX-512
+// BF16 without AMX): the 135M shapes break even at 8-16 tokens, the 3B ones at 16-32.
+inline constexpr int64_t kOnednnCrossoverTokens = 32;
 
 struct OnednnMatmulOptions {
   // Output features per tile: each thread dequantizes this many weight rows into its own

@@ -40,7 +40,9 @@ double RmsRelativeError(CpuBackend& backend, int64_t tokens) {
 }
 
 TEST(CpuBackendOnednnTest, HookTakesMatmulsFromTheThreshold) {
-  if (std::getenv("ONEDNN_MAX_CPU_ISA") != nullptr) GTEST_SKIP() << "oneDNN may decline";
+  // With oneDNN capped (a CPU without AVX-512) it may decline, and the backend's own
+  // kernels must then give their f32 results.
+  const bool capped = std::getenv("ONEDNN_MAX_CPU_ISA") != nullptr;
   ThreadPool pool(2);
   CpuBackend backend(pool, 256);
   const double f32_level = std::ldexp(1.0, -18), bf16_level = std::ldexp(1.0, -12);
@@ -48,7 +50,9 @@ TEST(CpuBackendOnednnTest, HookTakesMatmulsFromTheThreshold) {
   backend.SetOnednnMinTokens(16);
   EXPECT_LT(RmsRelativeError(backend, 15), f32_level) << "below the threshold";
   const double at_threshold = RmsRelativeError(backend, 16);
-  EXPECT_GT(at_threshold, bf16_level) << "oneDNN (bf16) from the threshold";
+  if (!capped) {
+    EXPECT_GT(at_threshold, bf16_level) << "oneDNN (bf16) from the threshold";
+  }
   EXPECT_LT(at_threshold, std::ldexp(1.0, -6));
   backend.SetOnednnMinTokens(0);
   EXPECT_LT(RmsRelativeError(backend, 20), f32_level) << "switched off again";
