@@ -6,6 +6,7 @@
 #include "gtest/gtest.h"
 #include "service/client/grpc_status.h"
 #include "tests/e2e/e2e_support.h"
+#include "tests/e2e/tcp_proxy.h"
 
 namespace smollm::testing {
 namespace {
@@ -137,6 +138,31 @@ TEST_F(StreamingTest, SessionResumesByIdOnANewStream) {
   EXPECT_EQ((*resumed)->rebuilds(), 0);
   EXPECT_TRUE(client_->DeleteSession(id).ok());
   EXPECT_TRUE(absl::IsNotFound(client_->GetSession(id).status()));
+}
+
+TEST_F(StreamingTest, ChatSessionResumesTransparentlyAfterTheConnectionBreaks) {
+  auto proxy = TcpProxy::Start(server_->port());
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  auto client = Client::Create(absl::StrCat("127.0.0.1:", (*proxy)->port()));
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto session = ChatSession::Open(**client, {"", std::nullopt, Greedy(info_, kTokens)});
+  ASSERT_TRUE(session.ok()) << session.status();
+  const std::string id = (*session)->id();
+  auto first = (*session)->Send("Hello.", [](const v1::TokenDelta&) { return true; });
+  ASSERT_TRUE(first.ok()) << first.status();
+  const int history = first->usage().prompt_tokens() + first->usage().completion_tokens();
+
+  (*proxy)->CutAll();  // the stream dies between turns; the session lives on the replica
+  auto second = (*session)->Send("Still there?", [](const v1::TokenDelta&) { return true; });
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ((*session)->id(), id) << "resumed, not rebuilt";
+  EXPECT_EQ((*session)->rebuilds(), 0);
+  EXPECT_EQ((*session)->info().turns(), 1) << "the resume saw the first turn";
+  EXPECT_GT(second->usage().cached_tokens(), 0);
+  EXPECT_GE(second->usage().cached_tokens() + 32, history);
+  EXPECT_EQ((*session)->history().size(), 2u);
+  (*session)->Close().IgnoreError();
+  EXPECT_TRUE(client_->DeleteSession(id).ok());
 }
 
 TEST_F(StreamingTest, CancelMidStreamIsCountedAndReturnsEveryPage) {
