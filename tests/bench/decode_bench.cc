@@ -31,11 +31,13 @@ const Model& BenchModel() {
 }
 
 // One sequence: a prompt of `prompt_tokens`, then decode steps.
-void RunModel(benchmark::State& state, int prompt_tokens, bool decode) {
+// int8: the backend's int8 path (CpuBackend::SetQuantizedActivations), else f32.
+void RunModel(benchmark::State& state, int prompt_tokens, bool decode, bool int8 = true) {
   const Model& model = BenchModel();
   const ModelConfig& c = model.config();
   ThreadPool pool(static_cast<int>(state.range(0)));
   CpuBackend backend(pool, std::max(c.d_model, c.d_ffn));
+  backend.SetQuantizedActivations(int8);
   auto weights = UploadWeights(c, model.gguf(), backend);
   const int page_size = 16;
   const int n_pages = (prompt_tokens + 4096) / page_size;
@@ -112,6 +114,8 @@ void BM_DecodeBatch(benchmark::State& state) {
 
 void BM_Decode(benchmark::State& state) { RunModel(state, 128, /*decode=*/true); }
 void BM_Prefill512(benchmark::State& state) { RunModel(state, 512, /*decode=*/false); }
+void BM_DecodeF32(benchmark::State& state) { RunModel(state, 128, true, /*int8=*/false); }
+void BM_Prefill512F32(benchmark::State& state) { RunModel(state, 512, false, /*int8=*/false); }
 
 BENCHMARK(BM_Decode)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_DecodeBatch)
@@ -119,6 +123,9 @@ BENCHMARK(BM_DecodeBatch)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_Prefill512)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+// The f32 path (dequantize and dot), the int8 path's baseline.
+BENCHMARK(BM_DecodeF32)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Prefill512F32)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace smollm::runtime
