@@ -89,8 +89,13 @@ class LineQueue {
   std::thread thread_;
 };
 
+// Ctrl-C cancels the running turn; at the prompt it leaves, as a terminal user expects.
 volatile std::sig_atomic_t interrupted = 0;
-void OnInterrupt(int) { interrupted = 1; }
+volatile std::sig_atomic_t turn_running = 0;
+void OnInterrupt(int) {
+  if (!turn_running) _exit(130);
+  interrupted = 1;
+}
 
 }  // namespace
 
@@ -163,11 +168,13 @@ int RunChat(Client& client, std::FILE* in, const TurnFlags& flags) {
       continue;
     }
     interrupted = 0;
+    turn_running = 1;
     const std::string before = session.id();
     absl::StatusOr<v1::TurnEnd> end = session.Send(*line, [&](const v1::TokenDelta& delta) {
       PrintDelta(delta);
       return !interrupted && !lines.TakeCancel();
     });
+    turn_running = 0;
     std::printf("\n");
     std::fflush(stdout);
     if (!end.ok()) {

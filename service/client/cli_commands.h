@@ -29,7 +29,8 @@ struct TurnFlags {
 
 int RunGenerate(Client& client, const std::string& prompt, const TurnFlags& flags);
 // Reads user turns from `in` one line at a time ("/rewind", "/cancel", "/quit" are
-// commands); works on a terminal and on a pipe. SIGINT cancels the running turn.
+// commands); works on a terminal and on a pipe. SIGINT cancels the running turn, or
+// exits (130) at the prompt.
 int RunChat(Client& client, std::FILE* in, const TurnFlags& flags);
 int RunTokenize(Client& client, const std::string& text);
 int RunInfo(Client& client);
