@@ -106,7 +106,7 @@ void Server::SetReady(std::unique_ptr<ServingContext> serving) {
 void Server::Shutdown(absl::Duration drain_timeout) {
   {
     absl::MutexLock lock(&mu_);
-    if (shut_down_) return;
+    if (shut_down_ || server_ == nullptr) return;  // done, or never started
     shut_down_ = true;
   }
   const absl::Time start = absl::Now();
