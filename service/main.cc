@@ -21,6 +21,9 @@
 namespace smollm::service {
 namespace {
 
+// Sent to the signal thread by main itself when startup fails.
+constexpr int kStopSignalThread = SIGUSR1;
+
 int Fail(absl::string_view event, const absl::Status& status) {
   LogLine(LogLevel::kError, event)
       .Str("code", absl::StatusCodeToString(status.code()))
@@ -68,6 +71,7 @@ int Run(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, kStopSignalThread);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   absl::StatusOr<ServerOptions> parsed = ParseServerFlags(argc, argv);
@@ -99,6 +103,7 @@ int Run(int argc, char** argv) {
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&signals, &sig);
+    if (sig == kStopSignalThread) return;  // startup failed: nothing to drain
     LogLine(LogLevel::kInfo, "signal").Int("signal", sig).Emit();
     (*server)->Shutdown(options.drain_timeout);
     stop.Notify();
@@ -107,7 +112,7 @@ int Run(int argc, char** argv) {
   const absl::Time load_start = absl::Now();
   absl::StatusOr<std::unique_ptr<runtime::Model>> model = runtime::Model::Open(options.model_path);
   if (!model.ok()) {
-    pthread_kill(signal_thread.native_handle(), SIGTERM);
+    pthread_kill(signal_thread.native_handle(), kStopSignalThread);
     signal_thread.join();
     return Fail("model_failed", model.status());
   }
@@ -121,7 +126,7 @@ int Run(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<runtime::Engine>> engine =
       runtime::Engine::Create(**model, backend, EngineOptionsFrom(options));
   if (!engine.ok()) {
-    pthread_kill(signal_thread.native_handle(), SIGTERM);
+    pthread_kill(signal_thread.native_handle(), kStopSignalThread);
     signal_thread.join();
     return Fail("engine_failed", engine.status());
   }
@@ -141,7 +146,7 @@ int Run(int argc, char** argv) {
     m.version = "0.1.0";
     absl::StatusOr<std::unique_ptr<ServiceMetrics>> created = ServiceMetrics::Create(m);
     if (!created.ok()) {
-      pthread_kill(signal_thread.native_handle(), SIGTERM);
+      pthread_kill(signal_thread.native_handle(), kStopSignalThread);
       signal_thread.join();
       return Fail("metrics_failed", created.status());
     }

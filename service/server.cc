@@ -95,7 +95,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   return server;
 }
 
-Server::~Server() { Shutdown(absl::ZeroDuration()); }
+Server::~Server() {
+  if (serving_ != nullptr) {
+    Shutdown(absl::ZeroDuration());
+    return;
+  }
+  // Never served (startup failed): nothing to drain, nothing to report.
+  absl::MutexLock lock(&mu_);
+  if (shut_down_ || server_ == nullptr) return;
+  shut_down_ = true;
+  server_->Shutdown(std::chrono::system_clock::now());
+}
 
 void Server::SetReady(std::unique_ptr<ServingContext> serving) {
   serving_ = std::move(serving);

@@ -27,7 +27,7 @@ class Server {
   static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options,
                                                        const ApiKeys& keys,
                                                        CallObserver& observer);
-  ~Server();  // Shutdown(0) if it was not called
+  ~Server();  // Shutdown(0) if it was not called (quietly if it never served)
 
   int port() const { return port_; }
   InferenceService& service() { return *service_; }
