@@ -95,6 +95,7 @@ TEST(DecoderBatchInvarianceTest, SmolLM2) {
     prompts.emplace_back(p.tokens.begin(), p.tokens.begin() + p.n_prompt);
   }
   for (const bool int8 : {false, true}) {
+    if (kSanitizerBuild && !int8) continue;  // the tiny models cover the f32 path there
     DecoderRunnerOptions options;
     options.quantized_activations = int8;
     auto runner = DecoderRunner::Open(path, options);
