@@ -1,5 +1,6 @@
 // Drain: health NOT_SERVING, new calls UNAVAILABLE, running streams finish or are ended
-// with a resumable UNAVAILABLE at the drain timeout.
+// with a resumable UNAVAILABLE at the drain timeout; before the model is loaded, calls are
+// UNAVAILABLE.
 #include <string>
 #include <thread>
 
@@ -63,6 +64,39 @@ TEST(ServerDrainTest, TimeoutEndsStreamsWithResumableUnavailable) {
   EXPECT_NE(rest.status.error_message().find("resumed"), std::string::npos)
       << rest.status.error_message();
   EXPECT_EQ(server.engine().Stats().kv_pages_used, 0);
+}
+
+}  // namespace
+}  // namespace smollm::service::testing
+
+namespace smollm::service::testing {
+namespace {
+
+TEST(ServerLoadingTest, NotServingAndUnavailableUntilReady) {
+  ServerOptions options;
+  options.model_path = "loading.gguf";
+  options.host = "127.0.0.1";
+  options.port = 0;
+  const ApiKeys keys = ApiKeys::FromKeys({});
+  CallObserver observer(nullptr);
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options, keys, observer);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string((*server)->port()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = v1::Inference::NewStub(channel);
+  EXPECT_EQ(HealthStatus(channel, ""), 2);
+  EXPECT_EQ(HealthStatus(channel, "smollm.v1.Inference"), 2);
+  v1::ModelInfo info;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  const grpc::Status status = stub->GetModelInfo(&context, {}, &info);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(status.error_message().find("loading"), std::string::npos);
+  (*server)->SetReady(std::make_unique<ServingContext>());
+  grpc::ClientContext again;
+  again.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  EXPECT_TRUE(stub->GetModelInfo(&again, {}, &info).ok());
+  EXPECT_EQ(HealthStatus(channel, ""), 1);
 }
 
 }  // namespace

@@ -59,6 +59,10 @@ std::unique_ptr<grpc::ClientContext> TestServer::Context(const std::string& key)
 }
 
 int TestServer::HealthStatus(const std::string& service) {
+  return testing::HealthStatus(channel_, service);
+}
+
+int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
   // grpc.health.v1.HealthCheckRequest{service = 1} by hand: no generated health stubs.
   std::string request;
   request.push_back(0x0A);
@@ -66,7 +70,7 @@ int TestServer::HealthStatus(const std::string& service) {
   request += service;
   grpc::Slice slice(request);
   grpc::ByteBuffer request_buffer(&slice, 1);
-  grpc::GenericStub generic(channel_);
+  grpc::GenericStub generic(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc::CompletionQueue cq;

@@ -104,6 +104,9 @@ class ChatClient {
   std::unique_ptr<grpc::ClientReaderWriter<v1::ChatRequest, v1::ChatResponse>> stream_;
 };
 
+// grpc.health.v1.Health/Check over `channel`: 1 SERVING, 2 NOT_SERVING, -1 on error.
+int HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::string& service);
+
 // The google.rpc field violation of a failed call ("" when none).
 std::string BadRequestField(const grpc::Status& status);
 
