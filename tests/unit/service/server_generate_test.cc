@@ -1,5 +1,7 @@
 // Generate and the unary calls through a real channel, against a direct engine run.
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -154,6 +156,53 @@ TEST(ServerGenerateTest, DeadlineExpiry) {
   EXPECT_EQ(got.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   ASSERT_TRUE(server.engine().WaitUntilIdle(absl::Seconds(60)));
   EXPECT_EQ(server.engine().Stats().kv_pages_used, 0);
+}
+
+TEST(ServerGenerateTest, ConcurrentStreamsWithRandomCancels) {
+  TestServerOptions options;
+  options.token_buffer = 4;
+  TestServer server(options);
+  const int streams = kSanitizerBuild ? 4 : 8;
+  std::mt19937 rng(1234);
+  std::vector<int> cancel_after(streams);  // messages read before cancelling; 0 = never
+  for (int& n : cancel_after) n = static_cast<int>(rng() % 4);
+  std::vector<grpc::Status> statuses(streams);
+  std::vector<int> completion(streams, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < streams; ++i) {
+    threads.emplace_back([&, i] {
+      v1::GenerateRequest request;
+      request.set_prompt("Stream number " + std::to_string(i) + " says");
+      *request.mutable_sampling() = GreedyExact(cancel_after[i] == 0 ? 6 : 300);
+      auto context = server.Context();
+      auto reader = server.stub().Generate(context.get(), request);
+      v1::GenerateResponse response;
+      int read = 0;
+      while (reader->Read(&response)) {
+        completion[i] = response.end().usage().completion_tokens();
+        if (++read == cancel_after[i]) context->TryCancel();
+      }
+      statuses[i] = reader->Finish();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int i = 0; i < streams; ++i) {
+    if (cancel_after[i] == 0) {
+      EXPECT_TRUE(statuses[i].ok()) << i << ": " << statuses[i].error_message();
+      EXPECT_EQ(completion[i], 6) << i;
+    } else {
+      EXPECT_EQ(statuses[i].error_code(), grpc::StatusCode::CANCELLED) << i;
+    }
+  }
+  ASSERT_TRUE(server.engine().WaitUntilIdle(absl::Seconds(60)));
+  EXPECT_EQ(server.engine().Stats().kv_pages_used, 0);
+  EXPECT_EQ(server.engine().Stats().sequences, 0);
+  // Every reactor is done (OnDone runs after the client saw its status).
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (server.server().service().live_streams() > 0 && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(server.server().service().live_streams(), 0u);
 }
 
 }  // namespace
