@@ -161,7 +161,7 @@ int Main(int argc, char** argv) {
   absl::Status started = server.Start({.binary = SMOLLM_SERVER_BINARY,
                                        .model = path,
                                        .flags = {absl::StrCat("--threads=", threads),
-                                                 "--kv_cache_mib=256", "--log_level=warning"}});
+                                                 "--kv_cache_mib=256"}});
   if (!started.ok()) {
     std::fprintf(stderr, "grpc_overhead_bench: %s\n", std::string(started.message()).c_str());
     return 1;
