@@ -37,7 +37,7 @@ class LiveStream {
 struct ServiceConfig {
   std::string replica_name = "localhost";
   absl::Duration session_idle_ttl = absl::Minutes(30);
-  int work_threads = 2;  // threads for work that may wait on the engine
+  int work_threads = 4;  // threads for work that may wait on the engine (a step)
   int token_buffer = 64;  // tokens a stream buffers before its sequence pauses
 };
 
