@@ -11,13 +11,17 @@ std::string CallObserver::NextRequestId() {
   return absl::StrCat("r", absl::Hex(next_id_.fetch_add(1)));
 }
 
-void CallObserver::Started(absl::string_view method) {
-  if (ServiceMetrics* m = metrics_.load()) m->RpcStarted(method);
+bool CallObserver::Started(absl::string_view method) {
+  ServiceMetrics* m = metrics_.load();
+  if (m != nullptr) m->RpcStarted(method);
+  return m != nullptr;
 }
 
 void CallObserver::Finished(const CallRecord& r) {
   const grpc::StatusCode code = ToGrpcCode(r.status.code());
-  if (ServiceMetrics* m = metrics_.load()) m->RpcFinished(r.method, code);
+  if (ServiceMetrics* m = metrics_.load(); m != nullptr && r.counted) {
+    m->RpcFinished(r.method, code);
+  }
   const bool failed = !r.status.ok() && r.status.code() != absl::StatusCode::kCancelled;
   LogLine line(failed ? LogLevel::kWarning : LogLevel::kInfo, "request");
   line.RequestId(r.request_id)

@@ -26,6 +26,7 @@ struct CallRecord {
   int completion_tokens = 0;
   absl::Duration time_to_first_token = absl::ZeroDuration();
   absl::Time started;
+  bool counted = false;  // RpcStarted was counted (metrics were present at the start)
 };
 
 // Thread-safe. `metrics` may be null (no metrics) and must outlive the observer.
@@ -38,8 +39,10 @@ class CallObserver {
   // A process-unique id for a new call, e.g. "r1a".
   std::string NextRequestId();
 
-  void Started(absl::string_view method);
-  // Logs one line (event "request") and counts the call; call once per Started.
+  // Counts a started call; returns whether it was counted (store it in CallRecord).
+  bool Started(absl::string_view method);
+  // Logs one line (event "request") and counts the call (when its start was counted, so
+  // that the in-flight gauge stays paired); call once per Started.
   void Finished(const CallRecord& record);
   void GenerationFinished(const runtime::FinalEvent& final_event, absl::Duration end_to_end);
   void TokensStreamed(int tokens, absl::Duration since_previous_write);

@@ -41,7 +41,7 @@ ChatReactor::ChatReactor(InferenceService& service, grpc::CallbackServerContext*
   record_.request_id = service_.observer().NextRequestId();
   record_.method = "Chat";
   record_.started = absl::Now();
-  service_.observer().Started("Chat");
+  record_.counted = service_.observer().Started("Chat");
   service_.Register(this);
   absl::StatusOr<Admission> admission = service_.Admit(context_);
   if (!admission.ok()) {
@@ -103,7 +103,10 @@ void ChatReactor::Dispatch(const v1::ChatRequest& request) {
       service_.work().Post([this, turn = request.turn()] { StartTurn(turn); });
       return;
     case v1::ChatRequest::kCancel:
-      if (turn_id_.has_value()) serving_->engine->Cancel(*turn_id_);
+      if (turn_id_.has_value()) {
+        serving_->engine->Cancel(*turn_id_);
+        service_.observer().Cancelled();
+      }
       return;
     case v1::ChatRequest::kRewind:
       if (turn_id_.has_value()) {

@@ -17,7 +17,7 @@ GenerateReactor::GenerateReactor(InferenceService& service, grpc::CallbackServer
   record_.request_id = service_.observer().NextRequestId();
   record_.method = "Generate";
   record_.started = absl::Now();
-  service_.observer().Started("Generate");
+  record_.counted = service_.observer().Started("Generate");
   service_.Register(this);
   mailbox_.Attach([this] { Pump(); });
   absl::StatusOr<Admission> admission = service_.Admit(context_);

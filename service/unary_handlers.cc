@@ -22,7 +22,7 @@ class UnaryCall {
     record_.request_id = service.observer().NextRequestId();
     record_.method = method;
     record_.started = absl::Now();
-    service.observer().Started(method);
+    record_.counted = service.observer().Started(method);
     admission_ = service.Admit(context);
     if (admission_.ok()) record_.principal = admission_->principal;
   }
