@@ -103,10 +103,13 @@ absl::StatusOr<v1::TurnEnd> Client::Generate(const v1::GenerateRequest& request,
 
 namespace {
 
-// Runs one unary call with a fresh context and converts its status.
+// Runs one unary call with a fresh context and converts its status. `session_id` (may be
+// empty) goes out as `x-session-id` so that a load balancer routes the call to the
+// replica holding the session.
 template <typename Response, typename Call>
-absl::StatusOr<Response> Unary(Client& client, absl::Duration timeout, Call call) {
-  auto context = client.NewContext(timeout, "");
+absl::StatusOr<Response> Unary(Client& client, absl::Duration timeout, Call call,
+                               const std::string& session_id = "") {
+  auto context = client.NewContext(timeout, session_id);
   Response response;
   grpc::Status status = call(context.get(), &response);
   client.NoteServedBy(*context);
@@ -147,7 +150,8 @@ absl::StatusOr<v1::SessionInfo> Client::GetSession(const std::string& session_id
   return Unary<v1::SessionInfo>(*this, options_.timeout,
                                 [&](grpc::ClientContext* c, v1::SessionInfo* r) {
                                   return stub_->GetSession(c, request, r);
-                                });
+                                },
+                                session_id);
 }
 
 absl::Status Client::DeleteSession(const std::string& session_id) {
@@ -157,7 +161,8 @@ absl::Status Client::DeleteSession(const std::string& session_id) {
              *this, options_.timeout,
              [&](grpc::ClientContext* c, v1::DeleteSessionResponse* r) {
                return stub_->DeleteSession(c, request, r);
-             })
+             },
+             session_id)
       .status();
 }
 

@@ -185,7 +185,8 @@ absl::StatusOr<std::string> ServerProcess::ScrapeMetrics() const {
     return absl::UnavailableError(absl::StrCat("connect to metrics port ", metrics_port_));
   }
   const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
     close(fd);
     return absl::InternalError("write to metrics port failed");
   }
