@@ -16,6 +16,7 @@ build_packages=(
   prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
+  haproxy nginx  # the routing test runs them (unprivileged) in front of replicas
 )
 runtime_packages=(
   ca-certificates curl libabsl20220623 libdnnl2 libgrpc++1.51 libprotobuf32
