@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything smollm-serve needs on Debian 12, idempotently:
 #   deploy/setup.sh            build and runtime packages plus the test venv (.venv)
+#   deploy/setup.sh --build    only the build packages (the image's build stage)
 #   deploy/setup.sh --runtime  only what the compiled binaries need at run time
 # Re-running it is cheap: installed packages and an up-to-date venv are left alone.
 set -euo pipefail
@@ -41,7 +42,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-[[ $mode == --runtime ]] && exit 0
+[[ $mode == --runtime || $mode == --build ]] && exit 0
 
 # The test venv: small PyPI tools that CI uses (the heavy reference tools live in
 # tests/reference/requirements.txt and are installed by hand).
