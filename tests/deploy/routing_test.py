@@ -213,6 +213,7 @@ class RoutingTest(unittest.TestCase):
             REPLICAS[victim].proc.wait()
             alive = [n for n in NAMES if n != victim]
             gaps = set()
+            rebuilt = untouched = 0
             for kind in chats:
                 for chat in chats[kind]:
                     before = turns[chat][-1][1]
@@ -226,6 +227,7 @@ class RoutingTest(unittest.TestCase):
                         self.assertIsNone(t3.rebuilt_as)
                         self.assertGreaterEqual(t3.cached_tokens, history - PAGE, kind)
                         self.assertEqual(holder(chat.session_id, alive), where[chat])
+                        untouched += 1
                         continue
                     if t3.error and ("UNKNOWN" in t3.error or "INTERNAL" in t3.error):
                         # A replica killed behind a proxy ends the stream without a gRPC
@@ -249,6 +251,9 @@ class RoutingTest(unittest.TestCase):
                     self.assertLess(t3.cached_tokens, history - PAGE, kind)
                     self.assertEqual(t3.reply, self.reference_reply(turns[chat], alive),
                                      "%s: the rebuilt session answered differently" % kind)
+                    rebuilt += 1
+            print("\nkilled %s: %d sessions rebuilt elsewhere and checked, %d untouched" % (
+                victim, rebuilt, untouched), file=sys.stderr)
             if gaps:
                 # Everything else held; what the other components lack is reported, and
                 # the run exits with CTest's skip code instead of passing (see main).
