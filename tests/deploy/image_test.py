@@ -84,6 +84,11 @@ class DockerfileTest(unittest.TestCase):
             build_runs = " ".join(a for i, a in ins[:final] if i == "RUN")
             self.assertIn("setup.sh --build", build_runs, rel)
             self.assertIn("--target smollm-server smollm", build_runs, rel)
+            # The context leaves out local builds, the venv and models.
+            with open(os.path.join(ARGS.repo, ".dockerignore")) as f:
+                ignored = f.read().split()
+            for pattern in ("build*", ".venv", ".git", "**/*.gguf"):
+                self.assertIn(pattern, ignored)
             # Everything the recipe copies from the context exists.
             for src in re.findall(r"(deploy/[\w.-]+)", " ".join(a for _, a in ins)):
                 self.assertTrue(os.path.exists(os.path.join(ARGS.repo, src)), src)
