@@ -166,9 +166,11 @@ T Engine::Call(std::function<T(EngineCore&)> fn) {
 }
 
 absl::StatusOr<SessionId> Engine::CreateSession(const std::string& principal,
-                                                SessionOptions options) {
-  return Call<absl::StatusOr<SessionId>>(
-      [&](EngineCore& core) { return core.CreateSession(principal, std::move(options)); });
+                                                SessionOptions options,
+                                                std::vector<std::vector<TokenId>> initial_turns) {
+  return Call<absl::StatusOr<SessionId>>([&](EngineCore& core) {
+    return core.CreateSession(principal, std::move(options), initial_turns);
+  });
 }
 
 absl::StatusOr<SessionInfo> Engine::GetSession(const SessionId& id, const std::string& principal) {

@@ -111,7 +111,14 @@ class Engine {
   // Idempotent; unknown or finished ids are ignored. Pages are freed at the next step.
   void Cancel(RequestId id);
 
-  absl::StatusOr<SessionId> CreateSession(const std::string& principal, SessionOptions options);
+  // A new session (SessionStore::Create). `initial_turns` rebuilds one that ran elsewhere:
+  // each entry is one finished turn's tokens (its RenderChatTurn text, the reply, the
+  // end-of-turn token); nothing is generated and no KV is computed now, the next turn
+  // prefills them. Besides the store's errors: InvalidArgument for bad sampling or a token
+  // outside the vocabulary (naming initial_turns[i]); OutOfRange when they leave no room in
+  // the context for another turn (history + 1 new token + 1 generated > context_length).
+  absl::StatusOr<SessionId> CreateSession(const std::string& principal, SessionOptions options,
+                                          std::vector<std::vector<TokenId>> initial_turns = {});
   absl::StatusOr<SessionInfo> GetSession(const SessionId& id, const std::string& principal);
   absl::StatusOr<RewindResult> RewindSession(const SessionId& id, const std::string& principal);
   absl::Status DeleteSession(const SessionId& id, const std::string& principal);

@@ -116,10 +116,29 @@ void EngineCore::CancelRequest(RequestId id) {
   if (seqs_.contains(id)) (void)scheduler_->Cancel(id);
 }
 
-absl::StatusOr<SessionId> EngineCore::CreateSession(const std::string& principal,
-                                                    SessionOptions options) {
-  RETURN_IF_ERROR(Validate(options.sampling, model_->config().vocab_size));
-  return store_->Create(principal, std::move(options));
+absl::StatusOr<SessionId> EngineCore::CreateSession(
+    const std::string& principal, SessionOptions options,
+    std::span<const std::vector<TokenId>> initial_turns) {
+  const int32_t vocab = model_->config().vocab_size;
+  RETURN_IF_ERROR(Validate(options.sampling, vocab));
+  int64_t total = 0;
+  for (size_t i = 0; i < initial_turns.size(); ++i) {
+    for (TokenId t : initial_turns[i]) {
+      if (t < 0 || t >= vocab) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "initial_turns[", i, "] holds token ", t, ", outside the vocabulary [0, ", vocab, ")"));
+      }
+    }
+    total += static_cast<int64_t>(initial_turns[i].size());
+  }
+  // The next turn needs a new token and room to generate one.
+  if (total + 2 > config_.context_length) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "initial_turns: ", total, " tokens leave no room for another turn in the context of ",
+        config_.context_length, " tokens"));
+  }
+  return store_->Create(principal, std::move(options),
+                        absl::MakeConstSpan(initial_turns.data(), initial_turns.size()));
 }
 
 absl::StatusOr<SessionInfo> EngineCore::GetSession(const SessionId& id,

@@ -40,7 +40,8 @@ class EngineCore {
   // Errors go to the sink (the request then never runs).
   void AddRequest(RequestId id, GenerateRequest request, std::shared_ptr<TokenSink> sink);
   void CancelRequest(RequestId id);
-  absl::StatusOr<SessionId> CreateSession(const std::string& principal, SessionOptions options);
+  absl::StatusOr<SessionId> CreateSession(const std::string& principal, SessionOptions options,
+                                          std::span<const std::vector<TokenId>> initial_turns);
   absl::StatusOr<SessionInfo> GetSession(const SessionId& id, const std::string& principal);
   absl::StatusOr<RewindResult> RewindSession(const SessionId& id, const std::string& principal);
   absl::Status DeleteSession(const SessionId& id, const std::string& principal);

@@ -71,9 +71,11 @@ absl::StatusOr<SessionStore> SessionStore::Make(SessionStoreOptions options) {
 }
 
 absl::StatusOr<SessionId> SessionStore::Create(absl::string_view principal,
-                                               SessionOptions options) {
+                                               SessionOptions options,
+                                               absl::Span<const std::vector<TokenId>> initial_turns) {
   const absl::Time now = Now();
   ExpireIdleAt(now);
+  ASSIGN_OR_RETURN(const int64_t initial_tokens, CheckInitialTurns(initial_turns));
   const int32_t per_principal = options_.max_sessions_per_principal;
   if (per_principal > 0) {
     auto it = sessions_per_principal_.find(principal);
@@ -107,10 +109,18 @@ absl::StatusOr<SessionId> SessionStore::Create(absl::string_view principal,
   session->principal = std::string(principal);
   session->options = std::move(options);
   session->created = now;
+  session->history.reserve(static_cast<size_t>(initial_tokens));
+  for (const std::vector<TokenId>& turn : initial_turns) {
+    session->turn_starts.push_back(static_cast<int64_t>(session->history.size()));
+    session->history.insert(session->history.end(), turn.begin(), turn.end());
+  }
+  history_tokens_ += initial_tokens;
   MarkIdle(*session, now);
   ++sessions_per_principal_[session->principal];
   ++counters_.created_total;
+  Session* created = session.get();
   sessions_.emplace(id, std::move(session));
+  EvictForTokens(created);
   return id;
 }
 
@@ -397,6 +407,32 @@ void SessionStore::EvictForTokens(const Session* keep) {
     Session* victim = *it++;
     if (victim != keep) Remove(*victim, counters_.evicted_total);
   }
+}
+
+absl::StatusOr<int64_t> SessionStore::CheckInitialTurns(
+    absl::Span<const std::vector<TokenId>> turns) const {
+  int64_t total = 0;
+  for (size_t i = 0; i < turns.size(); ++i) {
+    if (turns[i].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "initial_turns[", i, "] has no tokens; a turn needs at least one"));
+    }
+    total += static_cast<int64_t>(turns[i].size());
+  }
+  const int64_t cap = options_.max_total_history_tokens;
+  if (cap == 0 || total == 0) return total;
+  if (total > cap) {
+    return absl::OutOfRangeError(absl::StrCat("initial_turns: ", total,
+                                              " tokens, above max_total_history_tokens = ", cap));
+  }
+  const int64_t held = history_tokens_ - idle_tokens_;  // in running turns: not evictable
+  if (held + total > cap) {
+    return RetryableExhausted(
+        absl::StrCat("session history limit reached: turns in progress hold ", held,
+                     " tokens, and with the new session's ", total,
+                     " they exceed max_total_history_tokens = ", cap));
+  }
+  return total;
 }
 
 absl::Status SessionStore::RetryableExhausted(std::string message) const {

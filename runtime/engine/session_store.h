@@ -61,11 +61,21 @@ class SessionStore {
   SessionStore& operator=(const SessionStore&) = delete;
   ~SessionStore();
 
-  // A new idle session with an empty history. At max_sessions it first evicts the least
-  // recently used idle session. ResourceExhausted (with a retry hint: RetryAfter in admission.h)
-  // when every session is generating, and without eviction when `principal` already
-  // holds max_sessions_per_principal sessions. Unavailable when no random id can be had.
-  absl::StatusOr<SessionId> Create(absl::string_view principal, SessionOptions options);
+  // A new idle session. Its history starts with `initial_turns` (usually none): whole
+  // finished turns, each one's rendered user text, reply and end-of-turn token, as a
+  // client rebuilding the session elsewhere resends them. They count as turns (the next
+  // turn's turn_index is their number; Rewind drops them one by one) and hold no KV: the
+  // next turn prefills them (the prefix cache may still hold their pages).
+  // At max_sessions it first evicts the least recently used idle session. ResourceExhausted
+  // (with a retry hint: RetryAfter in admission.h) when every session is generating, and
+  // without eviction when `principal` already holds max_sessions_per_principal sessions.
+  // Unavailable when no random id can be had. For the initial turns, as BeginTurn for a
+  // turn: InvalidArgument for an empty one (naming initial_turns[i]); OutOfRange when they
+  // alone pass max_total_history_tokens; ResourceExhausted (with a retry hint) when they fit
+  // only after evicting generating sessions; other idle sessions are evicted to make room.
+  // On error nothing changes.
+  absl::StatusOr<SessionId> Create(absl::string_view principal, SessionOptions options,
+                                   absl::Span<const std::vector<TokenId>> initial_turns = {});
 
   // A snapshot; does not count as use (the TTL clock keeps running). NotFound,
   // PermissionDenied as described above.
@@ -161,6 +171,8 @@ class SessionStore {
   // within the cap, or none is left.
   void EvictForTokens(const Session* keep);
   absl::Status RetryableExhausted(std::string message) const;
+  // Create's checks of its initial turns; their token count.
+  absl::StatusOr<int64_t> CheckInitialTurns(absl::Span<const std::vector<TokenId>> turns) const;
 
   SessionStoreOptions options_;
   absl::flat_hash_map<SessionId, std::unique_ptr<Session>> sessions_;
