@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/convert.h"
+#include "service/session_history.h"
 #include "service/status_map.h"
 
 namespace smollm::service {
@@ -138,22 +139,30 @@ void ChatReactor::Open(const v1::OpenSession& open) {
                                 limits.max_prompt_bytes, /*allow_empty=*/true);
     if (st.ok()) st = ApplySampling(open.sampling(), "open.sampling", limits.vocab_size,
                                     &options.sampling);
-    if (st.ok() && open.history_size() > 0) {
-      st = WithReason(absl::UnimplementedError(
-                          "open.history: rebuilding a session from its history is not "
-                          "served by this replica yet; send the history as the first "
-                          "turn's text instead"),
-                      "HISTORY_UNSUPPORTED");
-    }
     options.system_prompt = open.system_prompt();
     if (open.has_enable_thinking()) options.enable_thinking = open.enable_thinking();
+    // A rebuild: the earlier turns become the session's first turns, nothing generated.
+    std::vector<std::vector<runtime::TokenId>> turns;
+    if (st.ok() && open.history_size() > 0) {
+      absl::StatusOr<std::vector<std::vector<runtime::TokenId>>> rendered =
+          RenderOpenHistory(*serving_, options, open.history());
+      if (rendered.ok()) turns = *std::move(rendered);
+      else st = rendered.status();
+    }
+    const int32_t closed_turns = static_cast<int32_t>(turns.size());
     absl::StatusOr<runtime::SessionId> id =
-        st.ok() ? serving_->engine->CreateSession(principal_, std::move(options))
+        st.ok() ? serving_->engine->CreateSession(principal_, std::move(options), std::move(turns))
                 : absl::StatusOr<runtime::SessionId>(st);
+    if (closed_turns > 0 && id.status().code() == absl::StatusCode::kOutOfRange) {
+      // The store's history cap, in the client's terms.
+      id = absl::OutOfRangeError(absl::StrCat("open.history: ", id.status().message()));
+    }
     if (id.ok()) {
-      service_.book().Open(*id, open.sampling().has_seed()
-                                    ? std::optional<uint64_t>(open.sampling().seed())
-                                    : std::nullopt);
+      service_.book().Open(*id,
+                           open.sampling().has_seed()
+                               ? std::optional<uint64_t>(open.sampling().seed())
+                               : std::nullopt,
+                           closed_turns);
       info = serving_->engine->GetSession(*id, principal_);
     } else {
       info = id.status();

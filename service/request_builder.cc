@@ -7,6 +7,7 @@
 #include "runtime/core/status.h"
 #include "runtime/tokenizer/chat_turns.h"
 #include "service/convert.h"
+#include "service/session_history.h"
 #include "service/status_map.h"
 
 namespace smollm::service {
@@ -50,13 +51,8 @@ absl::StatusOr<PreparedRequest> SessionTurn(const ServingContext& serving, Sessi
                    LayerSampling(info->options.sampling, book.DefaultSeed(id), sampling, logprobs,
                                  path("sampling"), path("logprobs"),
                                  serving.limits.vocab_size));
-  runtime::ChatTurnOptions options;
-  options.family = serving.model->chat_template().family;
-  options.system_prompt = info->options.system_prompt;
-  options.enable_thinking = info->options.enable_thinking;
-  options.date = runtime::TodayChatDate();
   absl::StatusOr<std::string> text = runtime::RenderChatTurn(
-      options, info->turns, std::string_view(content.data(), content.size()),
+      TurnOptionsFor(serving, info->options), info->turns, std::string_view(content.data(), content.size()),
       book.LastReplyClosed(id));
   if (!text.ok()) return FieldError(content_field, text.status().message());
   PreparedRequest out;

@@ -20,9 +20,12 @@ void SessionBook::Prune(absl::Time now) {
   absl::erase_if(entries_, [&](const auto& kv) { return now - kv.second.touched > 2 * idle_ttl_; });
 }
 
-void SessionBook::Open(const runtime::SessionId& id, std::optional<uint64_t> default_seed) {
+void SessionBook::Open(const runtime::SessionId& id, std::optional<uint64_t> default_seed,
+                       int32_t closed_turns) {
   absl::MutexLock lock(&mu_);
-  Touch(id).default_seed = default_seed;
+  Entry& e = Touch(id);
+  e.default_seed = default_seed;
+  e.reply_closed.assign(static_cast<size_t>(closed_turns), true);
 }
 
 bool SessionBook::LastReplyClosed(const runtime::SessionId& id) {

@@ -21,7 +21,10 @@ class SessionBook {
  public:
   explicit SessionBook(absl::Duration idle_ttl) : idle_ttl_(idle_ttl) {}
 
-  void Open(const runtime::SessionId& id, std::optional<uint64_t> default_seed);
+  // `closed_turns`: the turns a rebuilt session starts with; their replies are closed
+  // (RenderOpenHistory closes each with the end-of-turn token).
+  void Open(const runtime::SessionId& id, std::optional<uint64_t> default_seed,
+            int32_t closed_turns = 0);
   // Whether the reply of the last finished turn ended with the end-of-turn token (the
   // next turn must otherwise close it first). True when there is none.
   bool LastReplyClosed(const runtime::SessionId& id);

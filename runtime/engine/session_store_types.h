@@ -40,7 +40,8 @@ class SessionKv {
 struct SessionOptions {
   // The engine renders neither of these two: it keeps them for GetSession. The caller
   // renders every turn's text with RenderChatTurn (runtime/tokenizer/chat_turns.h) from
-  // them (turn 0's text carries the system part; the history starts empty) and submits
+  // them (turn 0's text carries the system part; the history starts empty unless the
+  // session was created with initial turns, which then count as its first turns) and submits
   // its tokens as the turn.
   std::string system_prompt;
   // SmolLM3's reasoning mode (ChatTurnOptions::enable_thinking); unset = the template's
