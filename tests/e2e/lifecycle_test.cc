@@ -26,10 +26,7 @@ bool AwaitServing(Client& client, absl::Duration timeout) {
   return false;
 }
 
-// Disabled until smollm-server serves OpenSession.history: it answers the rebuild's open
-// with UNIMPLEMENTED ("open.history: ... not served by this replica yet"). Run it with
-// --gtest_also_run_disabled_tests.
-TEST(LifecycleTest, DISABLED_ChatSessionIsRebuiltOnARestartedServer) {
+TEST(LifecycleTest, ChatSessionIsRebuiltOnARestartedServer) {
   auto first = StartServer({"--replica_name=first"});
   ASSERT_NE(first, nullptr);
   const int port = first->port();
