@@ -30,6 +30,8 @@ ARGS = None
 DOCKERFILES = ["deploy/Dockerfile", "deploy/Dockerfile.cuda"]
 # Always present in a Debian base image (essential or required by apt itself).
 BASE_PACKAGES = {"libc6", "libstdc++6", "libgcc-s1", "zlib1g", "libzstd1", "libssl3"}
+# Runtimes of a sanitizer build (tests only; the images build without sanitizers).
+SANITIZER_PACKAGES = {"libasan8", "libubsan1", "liblsan0", "libtsan2"}
 
 
 def instructions(path):
@@ -102,7 +104,7 @@ class DockerfileTest(unittest.TestCase):
              "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances"] + wanted,
             capture_output=True, text=True, check=True).stdout
         installed = {line.split(":")[0] for line in depends.splitlines()
-                     if line and not line.startswith(" ")} | BASE_PACKAGES
+                     if line and not line.startswith(" ")} | BASE_PACKAGES | SANITIZER_PACKAGES
         libs = {}
         for binary in (ARGS.server, ARGS.cli):
             ldd = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True)

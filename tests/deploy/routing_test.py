@@ -12,6 +12,7 @@ on a replica that does not know it) and by a grpcio client for routing probes.
 """
 
 import argparse
+import concurrent.futures
 import os
 import secrets
 import shutil
@@ -35,11 +36,12 @@ ARGS = None
 pb = rpc = None
 REPLICAS = {}      # replica name -> ServerProcess
 PROXIES = {}       # "haproxy" / "nginx" -> Proxy with the shipped stream timeout
-SHORT = {}         # the same proxies with a 1 s stream timeout
+SHORT = {}         # the same proxies with a short stream timeout
 WORK = None
 GAPS = set()   # missing pieces of other components that stopped a check
 NAMES = ["r0", "r1", "r2"]
 SHIPPED_TIMEOUT = "1h"   # render.py's default, as the chart's router uses
+SHORT_TIMEOUT = "1s"  # longer than opening a session takes, shorter than IDLE_SECONDS
 IDLE_SECONDS = 2.5
 CHAT_FLAGS = ["--temperature=0", "--max_tokens=12", "--seed=7"]
 TOPICS = ["cats", "rain", "tea", "maps", "bread", "snow", "jazz", "boats", "chess", "moss",
@@ -64,7 +66,7 @@ def setUpModule():
     backends = [REPLICAS[n].target for n in NAMES]
     for kind in ("haproxy", "nginx"):
         PROXIES[kind] = proxies.Proxy(kind, backends, WORK, SHIPPED_TIMEOUT)
-        SHORT[kind] = proxies.Proxy(kind, backends, WORK, "1s")
+        SHORT[kind] = proxies.Proxy(kind, backends, WORK, SHORT_TIMEOUT)
 
 
 def start_replica(name):
@@ -159,25 +161,37 @@ class RoutingTest(unittest.TestCase):
                 self.assertEqual(seen, set(NAMES), "%s did not spread 24 sessions" % kind)
 
     def test_2_idle_stream_survives_the_shipped_timeout_and_dies_at_a_short_one(self):
-        # The stream timeout is what lets a Chat stream sit idle between turns: at 1 s the
-        # proxies cut a stream idle for 2.5 s; at the shipped value (1 h, beyond nginx's
-        # 60 s defaults) the same stream lives on and its next turn uses the cache.
-        for kind in PROXIES:
-            for proxy, survives in ((PROXIES[kind], True), (SHORT[kind], False)):
-                with grpc.insecure_channel(proxy.target) as channel:
-                    stream = ChatStream(channel)
-                    stream.send(pb.ChatRequest(open=pb.OpenSession(
-                        sampling=pb.SamplingParams(temperature=0.0, max_tokens=8))))
-                    self.assertTrue(next(stream.call).HasField("session"))
+        # The stream timeout is what lets a Chat stream sit idle between turns: at a short
+        # value the proxies cut a stream idle for longer; at the shipped value (1 h, beyond
+        # nginx's 60 s defaults) the same stream lives on and its next turn uses the cache.
+        # The four streams idle at the same time. Behind the short timeout nothing runs
+        # before the idle time (a slow first token would count as idle too).
+        def idle_then_turn(proxy, first_turn):
+            with grpc.insecure_channel(proxy.target) as channel:
+                stream = ChatStream(channel)
+                stream.send(pb.ChatRequest(open=pb.OpenSession(
+                    sampling=pb.SamplingParams(temperature=0.0, max_tokens=8))))
+                self.assertTrue(next(stream.call).HasField("session"))
+                if first_turn:
                     stream.turn("Name a colour.")
-                    time.sleep(IDLE_SECONDS)
-                    if survives:
-                        end = stream.turn("Another one.")
-                        self.assertGreater(end.usage.cached_tokens, 0, kind)
-                        stream.close()
-                    else:
-                        with self.assertRaises(grpc.RpcError, msg="%s kept an idle stream" % kind):
-                            stream.turn("Another one.")
+                time.sleep(IDLE_SECONDS)
+                try:
+                    end = stream.turn("Another one.")
+                except grpc.RpcError as e:
+                    return e
+                stream.close()
+                return end
+
+        jobs = [(kind, PROXIES[kind], True) for kind in PROXIES] + \
+               [(kind, SHORT[kind], False) for kind in SHORT]
+        with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
+            results = list(pool.map(lambda job: idle_then_turn(job[1], job[2]), jobs))
+        for (kind, _, survives), result in zip(jobs, results):
+            if survives:
+                self.assertNotIsInstance(result, grpc.RpcError, "%s cut a stream" % kind)
+                self.assertGreater(result.usage.cached_tokens, 0, kind)
+            else:
+                self.assertIsInstance(result, grpc.RpcError, "%s kept an idle stream" % kind)
 
     def test_3_sessions_keep_their_cache_and_survive_a_killed_replica(self):
         # Sessions opened through each proxy by the CLI, two turns each (the second reuses
@@ -290,7 +304,7 @@ class RoutingTest(unittest.TestCase):
 
 
 def main():
-    global ARGS, SESSIONS, CHAT_FLAGS
+    global ARGS, SESSIONS, CHAT_FLAGS, SHORT_TIMEOUT, IDLE_SECONDS
     parser = argparse.ArgumentParser()
     parser.add_argument("--server", required=True)
     parser.add_argument("--cli", required=True)
@@ -300,6 +314,7 @@ def main():
     ARGS, rest = parser.parse_known_args()
     if ARGS.sanitized:  # the servers run some twenty times slower: less work
         SESSIONS = 4
+        SHORT_TIMEOUT, IDLE_SECONDS = "2s", 4
         CHAT_FLAGS = ["--temperature=0", "--max_tokens=6", "--seed=7"]
     missing = [k for k in proxies.BINARIES if proxies.find_binary(k) is None]
     if missing:
