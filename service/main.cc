@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/synchronization/notification.h"
+#include "google/protobuf/stubs/logging.h"
 #include "runtime/backend/cpu/cpu_backend.h"
 #include "runtime/core/thread_pool.h"
 #include "runtime/engine/engine.h"
@@ -64,7 +65,19 @@ class StatsPump {
   std::thread thread_;
 };
 
+// Protobuf reports some rejected requests (e.g. a string field that is not UTF-8) by
+// printing to stderr itself; route those lines into the JSON log so that every stderr line
+// stays one JSON object.
+void ProtobufLogToJson(google::protobuf::LogLevel level, const char* filename, int line,
+                       const std::string& message) {
+  const LogLevel ours = level >= google::protobuf::LOGLEVEL_ERROR     ? LogLevel::kError
+                        : level >= google::protobuf::LOGLEVEL_WARNING ? LogLevel::kWarning
+                                                                      : LogLevel::kInfo;
+  LogLine(ours, "protobuf").Str("file", filename).Int("line", line).Str("message", message).Emit();
+}
+
 int Run(int argc, char** argv) {
+  google::protobuf::SetLogHandler(&ProtobufLogToJson);
   // Signals are taken by one thread with sigwait: blocked here, before any thread exists,
   // so that every thread inherits the mask.
   sigset_t signals;

@@ -14,9 +14,13 @@ namespace {
 // Whether a failure means the stream or the replica's copy of the session is gone, so
 // that reconnecting (resume, else rebuild) may fix it. A replica that shuts down may end
 // its idle streams as UNAVAILABLE, CANCELLED or ABORTED depending on how far it got.
+// Statuses after which a fresh stream may succeed. A replica that dies behind a proxy does
+// not always surface as UNAVAILABLE: HAProxy ends the stream without a status (UNKNOWN) and
+// nginx resets it (INTERNAL, RST_STREAM). Callers retry only when no reply text has reached
+// the user yet, so a retry never duplicates output.
 bool Reconnectable(const absl::Status& status) {
   return absl::IsUnavailable(status) || absl::IsNotFound(status) || absl::IsCancelled(status) ||
-         absl::IsAborted(status);
+         absl::IsAborted(status) || absl::IsUnknown(status) || absl::IsInternal(status);
 }
 
 absl::Status FromChatError(const v1::ChatError& error) {
