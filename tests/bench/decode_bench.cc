@@ -9,26 +9,10 @@
 #include "runtime/backend/cpu/cpu_backend.h"
 #include "runtime/model/forward.h"
 #include "runtime/model/model.h"
+#include "tests/bench/bench_model.h"
 
 namespace smollm::runtime {
 namespace {
-
-std::string BenchModelPath() {
-  const char* path = std::getenv("SMOLLM_BENCH_MODEL");
-  return path != nullptr && *path != '\0' ? path : SMOLLM_DEFAULT_TEST_MODEL;
-}
-
-const Model& BenchModel() {
-  static const Model* model = [] {
-    auto opened = Model::Open(BenchModelPath());
-    if (!opened.ok()) {
-      std::fprintf(stderr, "decode_bench: %s\n", std::string(opened.status().message()).c_str());
-      std::exit(1);
-    }
-    return opened->release();
-  }();
-  return *model;
-}
 
 // One sequence: a prompt of `prompt_tokens`, then decode steps.
 // int8: the backend's int8 path (CpuBackend::SetQuantizedActivations), else f32.

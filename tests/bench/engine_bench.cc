@@ -22,14 +22,10 @@
 #include "runtime/core/thread_pool.h"
 #include "runtime/engine/engine.h"
 #include "runtime/model/model.h"
+#include "tests/bench/bench_model.h"
 
 namespace smollm::runtime {
 namespace {
-
-std::string BenchModelPath() {
-  const char* path = std::getenv("SMOLLM_BENCH_MODEL");
-  return path != nullptr && *path != '\0' ? path : SMOLLM_DEFAULT_TEST_MODEL;
-}
 
 SamplingParams Greedy(const Model& model, int max_tokens) {
   SamplingParams p;

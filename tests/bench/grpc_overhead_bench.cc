@@ -20,6 +20,7 @@
 #include "runtime/engine/engine.h"
 #include "runtime/model/model.h"
 #include "service/client/client.h"
+#include "tests/bench/bench_model.h"
 #include "tests/e2e/server_process.h"
 
 namespace smollm {
@@ -33,10 +34,7 @@ struct StreamTimes {
   double per_token_ms = 0;
 };
 
-std::string BenchModelPath() {
-  const char* path = std::getenv("SMOLLM_BENCH_MODEL");
-  return path != nullptr && *path != '\0' ? path : SMOLLM_DEFAULT_TEST_MODEL;
-}
+using runtime::BenchModelPath;
 
 std::string PromptText(int round, int stream) {
   return absl::StrCat("Request ", round, "-", stream,
