@@ -7,6 +7,7 @@
 #include "service/convert.h"
 #include "service/session_history.h"
 #include "service/status_map.h"
+#include "service/wire_check.h"
 
 namespace smollm::service {
 namespace {
@@ -70,7 +71,14 @@ void ChatReactor::OnReadDone(bool ok) {
     reading_ = false;
     if (!ok) read_closed_ = true;  // half-close, or the call ended
   }
-  if (ok) Dispatch(request_);
+  if (ok) {
+    // A message protobuf could not parse ends the stream (INVALID_ARGUMENT naming the field).
+    if (absl::Status wire = WireStatus(request_); !wire.ok()) {
+      EndWith(wire);
+      return;
+    }
+    Dispatch(request_);
+  }
   Pump();
 }
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/status_map.h"
+#include "service/wire_check.h"
 
 namespace smollm::service {
 
@@ -23,6 +24,10 @@ GenerateReactor::GenerateReactor(InferenceService& service, grpc::CallbackServer
   absl::StatusOr<Admission> admission = service_.Admit(context_);
   if (!admission.ok()) {
     EndWith(admission.status());
+    return;
+  }
+  if (absl::Status wire = WireStatus(*request_); !wire.ok()) {
+    EndWith(wire);
     return;
   }
   serving_ = admission->serving;

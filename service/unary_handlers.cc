@@ -8,6 +8,7 @@
 #include "service/inference_service.h"
 #include "service/request_builder.h"
 #include "service/status_map.h"
+#include "service/wire_check.h"
 
 namespace smollm::service {
 namespace {
@@ -16,15 +17,19 @@ namespace {
 // request log line. Deletes itself in Finish; the call's context is not touched after.
 class UnaryCall {
  public:
+  // An admitted call whose request did not parse (WireStatus) is not admitted: its
+  // admission() holds the INVALID_ARGUMENT naming the field.
   UnaryCall(InferenceService& service, grpc::CallbackServerContext* context,
-            const char* method)
+            const char* method, const google::protobuf::Message& request)
       : service_(service), reactor_(context->DefaultReactor()) {
     record_.request_id = service.observer().NextRequestId();
     record_.method = method;
     record_.started = absl::Now();
     record_.counted = service.observer().Started(method);
     admission_ = service.Admit(context);
-    if (admission_.ok()) record_.principal = admission_->principal;
+    if (!admission_.ok()) return;
+    record_.principal = admission_->principal;
+    if (absl::Status wire = WireStatus(request); !wire.ok()) admission_ = wire;
   }
 
   const absl::StatusOr<Admission>& admission() const { return admission_; }
@@ -88,7 +93,7 @@ std::string ToValidUtf8(const std::string& bytes) {
 grpc::ServerUnaryReactor* InferenceService::Tokenize(grpc::CallbackServerContext* context,
                                                      const v1::TokenizeRequest* request,
                                                      v1::TokenizeResponse* response) {
-  auto* call = new UnaryCall(*this, context, "Tokenize");
+  auto* call = new UnaryCall(*this, context, "Tokenize", *request);
   grpc::ServerUnaryReactor* reactor = call->reactor();
   if (call->Rejected()) return reactor;
   // A megabyte of text takes a while to tokenize: off the reaction thread.
@@ -110,7 +115,7 @@ grpc::ServerUnaryReactor* InferenceService::Tokenize(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* InferenceService::Detokenize(grpc::CallbackServerContext* context,
                                                        const v1::DetokenizeRequest* request,
                                                        v1::DetokenizeResponse* response) {
-  auto* call = new UnaryCall(*this, context, "Detokenize");
+  auto* call = new UnaryCall(*this, context, "Detokenize", *request);
   grpc::ServerUnaryReactor* reactor = call->reactor();
   if (call->Rejected()) return reactor;
   const ServingContext& serving = call->serving();
@@ -138,9 +143,9 @@ grpc::ServerUnaryReactor* InferenceService::Detokenize(grpc::CallbackServerConte
 }
 
 grpc::ServerUnaryReactor* InferenceService::GetModelInfo(grpc::CallbackServerContext* context,
-                                                         const v1::GetModelInfoRequest*,
+                                                         const v1::GetModelInfoRequest* request,
                                                          v1::ModelInfo* response) {
-  auto* call = new UnaryCall(*this, context, "GetModelInfo");
+  auto* call = new UnaryCall(*this, context, "GetModelInfo", *request);
   grpc::ServerUnaryReactor* reactor = call->reactor();
   if (call->admission().ok()) *response = call->serving().model_info;
   call->Finish(call->admission().status());
@@ -150,7 +155,7 @@ grpc::ServerUnaryReactor* InferenceService::GetModelInfo(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* InferenceService::GetSession(grpc::CallbackServerContext* context,
                                                        const v1::GetSessionRequest* request,
                                                        v1::SessionInfo* response) {
-  auto* call = new UnaryCall(*this, context, "GetSession");
+  auto* call = new UnaryCall(*this, context, "GetSession", *request);
   grpc::ServerUnaryReactor* reactor = call->reactor();
   std::optional<runtime::SessionId> id = call->AdmitSession(request->session_id());
   if (!id.has_value()) return reactor;
@@ -167,7 +172,7 @@ grpc::ServerUnaryReactor* InferenceService::GetSession(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* InferenceService::DeleteSession(
     grpc::CallbackServerContext* context, const v1::DeleteSessionRequest* request,
     v1::DeleteSessionResponse*) {
-  auto* call = new UnaryCall(*this, context, "DeleteSession");
+  auto* call = new UnaryCall(*this, context, "DeleteSession", *request);
   grpc::ServerUnaryReactor* reactor = call->reactor();
   std::optional<runtime::SessionId> id = call->AdmitSession(request->session_id());
   if (!id.has_value()) return reactor;
