@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 
 namespace smollm::gpu_test {
 
@@ -57,6 +58,35 @@ double RelativeError(const std::vector<float>& got, const std::vector<float>& wa
     max_want = std::max(max_want, std::fabs(static_cast<double>(want[i])));
   }
   return max_want == 0 ? max_diff : max_diff / max_want;
+}
+
+std::unique_ptr<runtime::Model> ModelFromArgs(int argc, char** argv, const char* program) {
+  if (argc != 2) {
+    std::printf("usage: %s MODEL.gguf\n", program);
+    std::exit(2);
+  }
+  return Require(runtime::Model::Open(argv[1]), argv[1]);
+}
+
+double Cosine(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return 0;
+  double dot = 0, na = 0, nb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    dot += static_cast<double>(a[i]) * b[i];
+    na += static_cast<double>(a[i]) * a[i];
+    nb += static_cast<double>(b[i]) * b[i];
+  }
+  const double c = dot / std::sqrt(na * nb);
+  return std::isnan(c) ? 0 : c;
+}
+
+std::vector<runtime::TokenId> RandomTokens(int n, int vocab, uint32_t seed) {
+  std::mt19937 rng(seed);
+  const int low = vocab > 600 ? 300 : 0;
+  std::uniform_int_distribution<runtime::TokenId> dist(low, vocab - 1);
+  std::vector<runtime::TokenId> tokens(n);
+  for (auto& t : tokens) t = dist(rng);
+  return tokens;
 }
 
 runtime::DecodeModel DecodeModelFrom(const runtime::ModelConfig& c,

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "runtime/backend/backend.h"
 #include "runtime/backend/cuda/decode_graph.h"
+#include "runtime/model/model.h"
 #include "runtime/model/model_config.h"
 #include "runtime/model/weights.h"
 
@@ -43,6 +45,17 @@ std::vector<float> ToHost(runtime::Backend& backend, const runtime::Activations&
 
 // max |got - want| / max |want|; +inf when got holds a NaN or the sizes differ.
 double RelativeError(const std::vector<float>& got, const std::vector<float>& want);
+
+// The model named by the only argument of a GPU test or benchmark `program`; exits with
+// its usage line otherwise.
+std::unique_ptr<runtime::Model> ModelFromArgs(int argc, char** argv, const char* program);
+
+// Cosine similarity of two equally long vectors (0 when either is zero or holds a NaN).
+double Cosine(const std::vector<float>& a, const std::vector<float>& b);
+
+// Random ordinary token ids (above the first 300, which hold special tokens in real
+// vocabularies) from a fixed seed.
+std::vector<runtime::TokenId> RandomTokens(int n, int vocab, uint32_t seed);
 
 runtime::DecodeModel DecodeModelFrom(const runtime::ModelConfig& config,
                                      const runtime::ModelWeights& weights);

@@ -1,6 +1,9 @@
 // Paged decode attention over the f16 KV cache: each (token, KV head, split) block runs
 // an online softmax for the query heads of its GQA group over a slice of the positions,
 // and a second kernel merges the splits. Splits let a few long sequences fill the GPU.
+// A token uses min(n_splits, length / kPositionsPerSplit + 1) of the launched splits, a
+// count that depends on its own position alone: its result is the same in any batch, and
+// eager steps and captured graphs (which launch a fixed n_splits) agree.
 #include <cuda_fp16.h>
 
 #include <cfloat>
@@ -25,7 +28,8 @@ struct AttentionArgs {
   DeviceStep step;
   int n_splits;
   float scale;
-  float* partials;  // [token][head][split][head_dim + 2]: max, sum, accumulator
+  float* partials;  // [slot][head][split][head_dim + 2]: max, sum, accumulator
+  const int32_t* rows;  // slot -> row of q and out; nullptr: slot == row
 };
 
 __device__ float WarpSum(float v) {
@@ -35,14 +39,16 @@ __device__ float WarpSum(float v) {
 
 // Lane l holds dims l, l + 32, ... of a head (guarded by head_dim).
 __global__ void __launch_bounds__(kWarps * 32) AttentionSplitKernel(AttentionArgs a) {
-  const int split = blockIdx.x, kv_head = blockIdx.y, t = blockIdx.z;
+  const int split = blockIdx.x, kv_head = blockIdx.y, slot = blockIdx.z;
+  const int t = a.rows != nullptr ? a.rows[slot] : slot;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const KvCacheShape& s = a.shape;
   const int group = a.n_heads / s.n_kv_heads;
   const int pos = a.step.positions[t];
   const int64_t length = pos + 1;  // 0 for a padding row
-  const int begin = static_cast<int>(length * split / a.n_splits);
-  const int end = static_cast<int>(length * (split + 1) / a.n_splits);
+  const int splits = static_cast<int>(min(static_cast<int64_t>(a.n_splits), length / kPositionsPerSplit + 1));
+  const int begin = split < splits ? static_cast<int>(length * split / splits) : 0;
+  const int end = split < splits ? static_cast<int>(length * (split + 1) / splits) : 0;
 
   float q[kMaxGqaGroup][kDimsPerLane];
   float acc[kMaxGqaGroup][kDimsPerLane];
@@ -118,18 +124,19 @@ __global__ void __launch_bounds__(kWarps * 32) AttentionSplitKernel(AttentionArg
       total += weight * (d == 0 ? 0.0f : d == 1 ? sm_sum[w][g] : sm_acc[w][g][d - 2]);
     }
     const int head = kv_head * group + g;
-    float* part = a.partials + ((static_cast<int64_t>(t) * a.n_heads + head) * a.n_splits + split) * stride;
+    float* part = a.partials + ((static_cast<int64_t>(slot) * a.n_heads + head) * a.n_splits + split) * stride;
     part[d] = d == 0 ? mx : total;
   }
 }
 
 // out[t][head] = sum over splits of exp(max_s - M) acc_s / sum of exp(max_s - M) sum_s.
 __global__ void AttentionMergeKernel(const float* partials, int n_heads, int head_dim,
-                                     int n_splits, const int32_t* positions, float* out,
-                                     int64_t out_stride) {
-  const int head = blockIdx.x, t = blockIdx.y;
+                                     int n_splits, const int32_t* positions, const int32_t* rows,
+                                     float* out, int64_t out_stride) {
+  const int head = blockIdx.x, slot = blockIdx.y;
+  const int t = rows != nullptr ? rows[slot] : slot;
   const int stride = head_dim + 2;
-  const float* part = partials + (static_cast<int64_t>(t) * n_heads + head) * n_splits * stride;
+  const float* part = partials + (static_cast<int64_t>(slot) * n_heads + head) * n_splits * stride;
   float* o = out + t * out_stride + head * head_dim;
   const bool padding = positions[t] < 0;
   float mx = -FLT_MAX;
@@ -154,16 +161,18 @@ __global__ void AttentionMergeKernel(const float* partials, int n_heads, int hea
 cudaError_t LaunchAttention(cudaStream_t stream, const KvCacheShape& shape, const void* k_cache,
                             const void* v_cache, int layer, int n_heads, const Activations& q,
                             const DeviceStep& step, int n_splits, float* partials,
-                            const Activations& out) {
+                            const Activations& out, const int32_t* rows, int n_rows) {
+  const unsigned slots = static_cast<unsigned>(rows != nullptr ? n_rows : q.rows);
+  if (slots == 0) return cudaSuccess;
   AttentionArgs a{shape,   static_cast<const __half*>(k_cache), static_cast<const __half*>(v_cache),
                   layer,   n_heads, q.data, q.stride, step, n_splits,
-                  1.0f / sqrtf(static_cast<float>(shape.head_dim)), partials};
-  const dim3 grid(n_splits, shape.n_kv_heads, static_cast<unsigned>(q.rows));
+                  1.0f / sqrtf(static_cast<float>(shape.head_dim)), partials, rows};
+  const dim3 grid(n_splits, shape.n_kv_heads, slots);
   AttentionSplitKernel<<<grid, kWarps * 32, 0, stream>>>(a);
   const cudaError_t error = cudaGetLastError();
   if (error != cudaSuccess) return error;
-  AttentionMergeKernel<<<dim3(n_heads, static_cast<unsigned>(q.rows)), 128, 0, stream>>>(
-      partials, n_heads, shape.head_dim, n_splits, step.positions, out.data, out.stride);
+  AttentionMergeKernel<<<dim3(n_heads, slots), 128, 0, stream>>>(
+      partials, n_heads, shape.head_dim, n_splits, step.positions, rows, out.data, out.stride);
   return cudaGetLastError();
 }
 

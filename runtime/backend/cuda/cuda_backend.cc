@@ -12,7 +12,6 @@ namespace smollm::runtime {
 namespace {
 
 constexpr uint64_t kStagingBytes = 1 << 20;
-constexpr int kPositionsPerSplit = 128;  // eager attention: one split per this many keys
 
 bool Aligned16(const Activations& a) {
   return reinterpret_cast<uintptr_t>(a.data) % 16 == 0 && a.stride % 4 == 0;
@@ -25,12 +24,22 @@ absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(
   ASSIGN_OR_RETURN(cuda::CudaDeviceInfo device, cuda::ProbeCudaDevice(options.device));
   ASSIGN_OR_RETURN(cuda::Stream stream, cuda::CreateStream());
   ASSIGN_OR_RETURN(cuda::HostStager stager, cuda::HostStager::Create(kStagingBytes));
-  return std::unique_ptr<CudaBackend>(
-      new CudaBackend(std::move(device), std::move(stream), std::move(stager)));
+  std::unique_ptr<CudaBackend> backend(
+      new CudaBackend(options, std::move(device), std::move(stream), std::move(stager)));
+  if (options.gemm_min_tokens > 0) {
+    ASSIGN_OR_RETURN(backend->lt_, cuda::LtMatmul::Create(options.gemm_type));
+  }
+  return backend;
 }
 
 CudaBackend::~CudaBackend() {
   if (stream_) cudaStreamSynchronize(stream_.get());  // nothing may still read what we free
+}
+
+void CudaBackend::MakeCurrent() {
+  int current = -1;
+  if (cudaGetDevice(&current) == cudaSuccess && current == device_.ordinal) return;
+  Check(cudaSetDevice(device_.ordinal), "cudaSetDevice");
 }
 
 void CudaBackend::Fail(absl::Status status) {
@@ -44,6 +53,7 @@ void CudaBackend::Check(cudaError_t error, const char* what) {
 absl::Status CudaBackend::TakeError() { return std::exchange(error_, absl::OkStatus()); }
 
 absl::StatusOr<DeviceBuffer> CudaBackend::Allocate(uint64_t bytes) {
+  MakeCurrent();
   ASSIGN_OR_RETURN(cuda::DeviceMemory memory, cuda::AllocateDevice(bytes));
   return DeviceBuffer(this, memory.ptr.release(), bytes);
 }
@@ -64,6 +74,7 @@ absl::StatusOr<Weight> CudaBackend::UploadWeight(const HostWeight& w) {
   if (!row_bytes || *row_bytes * static_cast<uint64_t>(w.rows) != w.bytes.size()) {
     return absl::InvalidArgumentError("weight byte size does not match its shape");
   }
+  MakeCurrent();
   ASSIGN_OR_RETURN(cuda::DeviceMemory memory, cuda::AllocateDevice(w.bytes.size()));
   RETURN_IF_ERROR(cuda::CudaStatus(
       cudaMemcpy(memory.data(), w.bytes.data(), w.bytes.size(), cudaMemcpyHostToDevice),
@@ -85,6 +96,7 @@ absl::Status CudaBackend::CopyToHost(const Activations& src, std::span<float> ds
 }
 
 absl::Status CudaBackend::Synchronize() {
+  MakeCurrent();
   Check(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize");
   stager_.Reset();
   return TakeError();
@@ -118,11 +130,13 @@ float* CudaBackend::AttentionScratch(uint64_t floats) {
 
 void CudaBackend::Embed(const Weight& table, std::span<const TokenId> tokens,
                         const Activations& out) {
+  MakeCurrent();  // before staging: the first op of every step
   if (const int32_t* d = Stage(tokens)) EmbedDevice(table, d, static_cast<int>(tokens.size()), out);
 }
 
 void CudaBackend::EmbedDevice(const Weight& table, const int32_t* tokens, int n_tokens,
                               const Activations& out) {
+  MakeCurrent();  // the first op of every step
   Check(cuda::LaunchEmbed(stream_.get(), table, tokens, n_tokens, out), "embedding kernel");
 }
 
@@ -137,6 +151,11 @@ void CudaBackend::MatMul(const Weight& w, const Activations& x, const Activation
   if (x.rows == 0) return;
   if (!Aligned16(x)) {
     return Fail(absl::InvalidArgumentError("MatMul activations must be 16-byte aligned rows"));
+  }
+  const bool out_aligned = reinterpret_cast<uintptr_t>(out.data) % 16 == 0 && out.stride % 4 == 0;
+  if (lt_ && x.rows >= options_.gemm_min_tokens && out_aligned && x.cols == w.cols) {
+    if (absl::Status s = lt_->MatMul(stream_.get(), w, x, out); !s.ok()) Fail(std::move(s));
+    return;
   }
   Check(cuda::LaunchMatMul(stream_.get(), w, x, out), "matmul kernel");
 }
@@ -183,33 +202,55 @@ void CudaBackend::StoreKvDevice(KvCache& cache, int layer, const Activations& k,
         "KV store kernel");
 }
 
+absl::Status CudaBackend::CheckAttentionShape(const KvCacheShape& s, int n_heads) const {
+  if (s.head_dim > cuda::kMaxHeadDim || n_heads % s.n_kv_heads != 0 ||
+      n_heads / s.n_kv_heads > cuda::kMaxGqaGroup) {
+    return absl::UnimplementedError(absl::StrCat(
+        "CUDA attention handles head_dim <= ", cuda::kMaxHeadDim, " and GQA groups <= ",
+        cuda::kMaxGqaGroup, "; got head_dim ", s.head_dim, ", ", n_heads, " heads over ",
+        s.n_kv_heads, " KV heads"));
+  }
+  return absl::OkStatus();
+}
+
 void CudaBackend::Attention(const KvCache& cache, int layer, int n_heads, const Activations& q,
                             const AttentionBatch& batch, const Activations& out) {
-  Pos longest = 0;
-  for (const Pos p : batch.positions) longest = std::max(longest, p + 1);
-  const int n_splits =
-      std::clamp(longest / kPositionsPerSplit + 1, 1, cuda::kMaxAttentionSplits);
+  if (q.rows == 0) return;
+  if (absl::Status s = CheckAttentionShape(cache.shape, n_heads); !s.ok()) return Fail(std::move(s));
+  const int group = n_heads / cache.shape.n_kv_heads;
+  cuda::PlanAttention(batch.token_seq, cuda::kPrefillQueriesPerBlock / group, plan_);
   const cuda::DeviceStep step{Stage(batch.positions), Stage(batch.token_seq),
                               Stage(batch.page_table_begin), Stage(batch.page_ids)};
-  float* partials = AttentionScratch(static_cast<uint64_t>(q.rows) * n_heads * n_splits *
-                                     (cache.shape.head_dim + 2));
   if (!error_.ok()) return;
-  AttentionDevice(cache, layer, n_heads, q, step, n_splits, partials, out);
+  const int n_decode = static_cast<int>(plan_.decode_rows.size());
+  if (n_decode > 0) {
+    // Every row: no list to stage (a decode-only step).
+    const int32_t* rows = n_decode == q.rows ? nullptr : Stage(std::span<const int32_t>(plan_.decode_rows));
+    float* partials = AttentionScratch(static_cast<uint64_t>(n_decode) * n_heads *
+                                       cuda::kMaxAttentionSplits * (cache.shape.head_dim + 2));
+    if (!error_.ok()) return;
+    Check(cuda::LaunchAttention(stream_.get(), cache.shape, cache.k.data(), cache.v.data(), layer,
+                                n_heads, q, step, cuda::kMaxAttentionSplits, partials, out, rows,
+                                n_decode),
+          "attention kernels");
+  }
+  if (!plan_.tiles.empty()) {
+    const auto* tiles = reinterpret_cast<const cuda::PrefillTile*>(Stage(std::span<const int32_t>(
+        reinterpret_cast<const int32_t*>(plan_.tiles.data()), plan_.tiles.size() * 2)));
+    if (!error_.ok()) return;
+    Check(cuda::LaunchPrefillAttention(stream_.get(), cache.shape, cache.k.data(), cache.v.data(),
+                                       layer, n_heads, q, step, tiles,
+                                       static_cast<int>(plan_.tiles.size()), out),
+          "prefill attention kernel");
+  }
 }
 
 void CudaBackend::AttentionDevice(const KvCache& cache, int layer, int n_heads,
                                   const Activations& q, const cuda::DeviceStep& step,
                                   int n_splits, float* partials, const Activations& out) {
-  const KvCacheShape& s = cache.shape;
-  if (s.head_dim > cuda::kMaxHeadDim || n_heads % s.n_kv_heads != 0 ||
-      n_heads / s.n_kv_heads > cuda::kMaxGqaGroup) {
-    return Fail(absl::UnimplementedError(absl::StrCat(
-        "CUDA attention handles head_dim <= ", cuda::kMaxHeadDim, " and GQA groups <= ",
-        cuda::kMaxGqaGroup, "; got head_dim ", s.head_dim, ", ", n_heads, " heads over ",
-        s.n_kv_heads, " KV heads")));
-  }
-  Check(cuda::LaunchAttention(stream_.get(), s, cache.k.data(), cache.v.data(), layer, n_heads, q,
-                              step, n_splits, partials, out),
+  if (absl::Status s = CheckAttentionShape(cache.shape, n_heads); !s.ok()) return Fail(std::move(s));
+  Check(cuda::LaunchAttention(stream_.get(), cache.shape, cache.k.data(), cache.v.data(), layer,
+                              n_heads, q, step, n_splits, partials, out),
         "attention kernels");
 }
 

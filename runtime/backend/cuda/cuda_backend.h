@@ -8,19 +8,33 @@
 #include <vector>
 
 #include "runtime/backend/backend.h"
+#include "runtime/backend/cuda/attention_plan.h"
 #include "runtime/backend/cuda/cuda_device.h"
 #include "runtime/backend/cuda/cuda_kernels.h"
 #include "runtime/backend/cuda/cuda_raii.h"
+#include "runtime/backend/cuda/gemm_plan.h"
 #include "runtime/backend/cuda/host_stager.h"
+#include "runtime/backend/cuda/lt_matmul.h"
+#include "runtime/backend/cuda/prefill_kernels.h"
 
 namespace smollm::runtime {
 
 struct CudaBackendOptions {
   int device = 0;  // CUDA device ordinal
+  // Matmuls of at least this many token rows dequantize the weight and run cuBLASLt
+  // (gemm_plan.h); fewer take the fused mat-vec kernel. 0: never cuBLASLt.
+  int64_t gemm_min_tokens = cuda::kCublasMinTokens;
+  cuda::GemmType gemm_type = cuda::GemmType::kF16;
 };
 
 // Weights: copied to the device as stored (no repacking): the lane split of
 // block_decode.h already reads Q4_K quants as one 128-byte line per warp.
+// Mixed steps (prefill chunks and decode tokens of many sequences in one forward): a
+// matmul picks its kernel by the step's row count (mat-vec below gemm_min_tokens,
+// dequantize + cuBLASLt from there); attention picks per sequence (attention_plan.h):
+// one-row sequences take the split-K decode kernel, longer chunks the flash-style
+// prefill kernel. The step's host data (tokens, positions, page tables, the plan) is
+// staged once per step however many layers ask for it (host_stager.h).
 // Errors of the ops (bad shapes, launch failures) are kept and returned by the next
 // Synchronize or CopyToHost, as the Backend contract says.
 class CudaBackend final : public Backend {
@@ -70,27 +84,44 @@ class CudaBackend final : public Backend {
   // ids, values: [logits.rows][k] device memory.
   void TopK(const Activations& logits, int k, int32_t* ids, float* values);
 
+  // Makes this backend's device current on the calling thread (the engine runs the ops on
+  // its own thread; a device other than 0 must be selected there). Cheap when it already is.
+  void MakeCurrent();
+
   // Records the first failure for the next Synchronize / CopyToHost.
   void Fail(absl::Status status);
   void Check(cudaError_t error, const char* what);
   absl::Status TakeError();
 
+  // Host -> device bytes of step data staged so far (tests check it stays a few KB/step).
+  uint64_t staged_bytes() const { return stager_.bytes_copied(); }
+  size_t cached_gemm_plans() const { return lt_ ? lt_->cached_plans() : 0; }
+
  protected:
   void Free(void* data) override;
 
  private:
-  CudaBackend(cuda::CudaDeviceInfo device, cuda::Stream stream, cuda::HostStager stager)
-      : device_(std::move(device)), stream_(std::move(stream)), stager_(std::move(stager)) {}
+  CudaBackend(const CudaBackendOptions& options, cuda::CudaDeviceInfo device,
+              cuda::Stream stream, cuda::HostStager stager)
+      : options_(options),
+        device_(std::move(device)),
+        stream_(std::move(stream)),
+        stager_(std::move(stager)) {}
+  // Unimplemented unless head_dim and the GQA group fit the attention kernels.
+  absl::Status CheckAttentionShape(const KvCacheShape& s, int n_heads) const;
   // Device copy of a host span (nullptr after recording an error).
   template <class T>
   const T* Stage(std::span<const T> values);
   float* AttentionScratch(uint64_t floats);
 
+  CudaBackendOptions options_;
   cuda::CudaDeviceInfo device_;
   cuda::Stream stream_;
   cuda::HostStager stager_;
   std::vector<cuda::DeviceMemory> weights_;
   cuda::DeviceMemory attention_scratch_;
+  std::unique_ptr<cuda::LtMatmul> lt_;  // null when gemm_min_tokens is 0
+  cuda::AttentionPlan plan_;
   absl::Status error_;
 };
 

@@ -30,6 +30,9 @@ bool KernelSupports(GgmlType type);
 inline constexpr int kMaxHeadDim = 128;
 inline constexpr int kMaxGqaGroup = 8;
 inline constexpr int kMaxAttentionSplits = 32;
+// A token's keys per split of the decode attention (it uses length / this + 1 splits, at
+// most the launched count).
+inline constexpr int kPositionsPerSplit = 128;
 
 cudaError_t LaunchEmbed(cudaStream_t stream, const Weight& table, const int32_t* tokens,
                         int n_tokens, const Activations& out);
@@ -48,11 +51,14 @@ cudaError_t LaunchGatherRows(cudaStream_t stream, const Activations& x, const in
 cudaError_t LaunchStoreKv(cudaStream_t stream, const KvCacheShape& shape, void* k_cache,
                           void* v_cache, int layer, const Activations& k, const Activations& v,
                           const DeviceStep& step);
-// `partials` holds q.rows * n_heads * n_splits * (head_dim + 2) floats.
+// Decode attention of the rows listed in `rows` (device memory, n_rows of them), or of
+// every row of q when rows is nullptr. `partials` holds (rows ? n_rows : q.rows) *
+// n_heads * n_splits * (head_dim + 2) floats.
 cudaError_t LaunchAttention(cudaStream_t stream, const KvCacheShape& shape, const void* k_cache,
                             const void* v_cache, int layer, int n_heads, const Activations& q,
                             const DeviceStep& step, int n_splits, float* partials,
-                            const Activations& out);
+                            const Activations& out, const int32_t* rows = nullptr,
+                            int n_rows = 0);
 // The k largest logits of each row (ties: lower id first), best first; k <= kMaxTopK.
 inline constexpr int kMaxTopK = 64;
 cudaError_t LaunchTopK(cudaStream_t stream, const Activations& logits, int k, int32_t* ids,

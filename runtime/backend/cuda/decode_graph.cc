@@ -11,7 +11,7 @@
 namespace smollm::runtime {
 namespace {
 
-constexpr int kMaxBatch = 16;
+constexpr int kMaxBatch = 64;
 
 // Offsets (in int32 elements) of the step data for a max batch of b with p pages each.
 struct StepLayout {
@@ -227,6 +227,7 @@ absl::Status DecodeGraph::Step(std::span<const DecodeInput> inputs, std::span<To
         absl::StrCat("ids and logits must hold ", wanted, " entries (sequences x top_k)"));
   }
   const int bucket = Bucket(static_cast<int>(inputs.size()));
+  backend_.MakeCurrent();
   WriteStepData(inputs, bucket);
   if (options_.use_graphs) {
     RETURN_IF_ERROR(Replay(bucket));

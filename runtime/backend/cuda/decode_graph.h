@@ -36,11 +36,14 @@ struct DecodeModel {
 };
 
 struct DecodeGraphOptions {
-  int max_batch = 16;          // sequences per step
+  int max_batch = 16;          // sequences per step (at most 64)
   int max_pages_per_seq = 64;  // page-table capacity of each sequence
   int top_k = 1;               // candidates returned per sequence (1: greedy)
   bool use_graphs = true;      // false: launch the same kernels directly (for comparison)
-  int attention_splits = 16;   // fixed split count of the captured attention
+  // Split count launched by the captured attention; a token uses as many of them as its
+  // length asks for (attention.cu), so the eager path's kMaxAttentionSplits gives the
+  // same numerics.
+  int attention_splits = cuda::kMaxAttentionSplits;
 };
 
 // One sequence's input to a step: the token at `pos`, and the sequence's page table.
@@ -92,7 +95,7 @@ class DecodeGraph {
   cuda::DeviceMemory result_device_;
   float* partials_ = nullptr;
   Activations x_, norm_, q_, k_, v_, attn_, proj_, gate_, up_, logits_;
-  std::array<cuda::GraphExec, 17> graphs_;  // by bucket size
+  std::array<cuda::GraphExec, 65> graphs_;  // by bucket size: 1, 2, 4, ..., 64
   int graphs_captured_ = 0;
 };
 

@@ -10,6 +10,7 @@
 namespace smollm::runtime::cuda {
 namespace {
 constexpr uint64_t kAlign = 256;
+constexpr size_t kRecentCopies = 16;  // a layer stages about ten arrays
 }  // namespace
 
 absl::StatusOr<HostStager> HostStager::Create(uint64_t bytes) {
@@ -27,11 +28,18 @@ absl::Status HostStager::Grow(uint64_t bytes) {
 
 absl::StatusOr<const void*> HostStager::Stage(cudaStream_t stream, const void* src,
                                               uint64_t bytes) {
+  for (auto it = recent_.rbegin(); it != recent_.rend(); ++it) {
+    if (it->src == src && it->bytes == bytes &&
+        (bytes == 0 || std::memcmp(host_.as<uint8_t>() + it->offset, src, bytes) == 0)) {
+      return device_.as<uint8_t>() + it->offset;
+    }
+  }
   const uint64_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
   if (used_ + rounded > host_.bytes) {
     // Earlier copies may still be reading the ring: wait for them before reuse.
     RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream), "cudaStreamSynchronize"));
     used_ = 0;
+    recent_.clear();
     if (rounded > host_.bytes) RETURN_IF_ERROR(Grow(std::max(2 * host_.bytes, rounded)));
   }
   auto* host = host_.as<uint8_t>() + used_;
@@ -39,7 +47,10 @@ absl::StatusOr<const void*> HostStager::Stage(cudaStream_t stream, const void* s
   if (bytes > 0) std::memcpy(host, src, bytes);
   RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, stream),
                              "cudaMemcpyAsync (staged step data)"));
+  if (recent_.size() == kRecentCopies) recent_.erase(recent_.begin());
+  recent_.push_back({src, bytes, used_});
   used_ += rounded;
+  bytes_copied_ += bytes;
   return device;
 }
 

@@ -6,6 +6,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "runtime/backend/cuda/cuda_raii.h"
@@ -18,11 +19,19 @@ class HostStager {
 
   // A device copy of `bytes` at `src`, enqueued on `stream`: valid for the work enqueued
   // after it until Reset. When the ring is full it synchronizes `stream` and starts over
-  // (growing when one request exceeds it). Not for use during graph capture.
+  // (growing when one request exceeds it). The same bytes from the same address as a
+  // copy made since the last Reset reuse that copy: the forward pass hands every layer
+  // the same positions and page tables, which then cross to the device once per step.
+  // Not for use during graph capture.
   absl::StatusOr<const void*> Stage(cudaStream_t stream, const void* src, uint64_t bytes);
 
   // The caller has synchronized the stream: every staged copy has been consumed.
-  void Reset() { used_ = 0; }
+  void Reset() {
+    used_ = 0;
+    recent_.clear();
+  }
+
+  uint64_t bytes_copied() const { return bytes_copied_; }  // host -> device, ever
 
  private:
   HostStager() = default;
@@ -31,6 +40,13 @@ class HostStager {
   PinnedMemory host_;
   DeviceMemory device_;
   uint64_t used_ = 0;
+  struct Copy {
+    const void* src;
+    uint64_t bytes;
+    uint64_t offset;
+  };
+  std::vector<Copy> recent_;  // copies since the last Reset, newest last
+  uint64_t bytes_copied_ = 0;
 };
 
 }  // namespace smollm::runtime::cuda

@@ -2,30 +2,13 @@
 // GGUF blocks: one warp per weight row, f32 FMA against f32 activations.
 #include <cstdint>
 
-#include "runtime/backend/cuda/block_decode.h"
 #include "runtime/backend/cuda/cuda_kernels.h"
+#include "runtime/backend/cuda/lane_dispatch.h"
 
 namespace smollm::runtime::cuda {
 namespace {
 
 constexpr int kWarpsPerBlock = 4;
-
-// Calls f.template operator()<Lanes>() for the decoder of `type`.
-template <class F>
-cudaError_t WithLanes(GgmlType type, F&& f) {
-  switch (type) {
-    case GgmlType::kQ4_K: return f.template operator()<Q4KLanes>();
-    case GgmlType::kQ6_K: return f.template operator()<Q6KLanes>();
-    case GgmlType::kQ8_0: return f.template operator()<Q8_0Lanes>();
-    case GgmlType::kQ4_0: return f.template operator()<Q4_0Lanes>();
-    case GgmlType::kQ4_1: return f.template operator()<Q4_1Lanes>();
-    case GgmlType::kQ5_0: return f.template operator()<Q5_0Lanes>();
-    case GgmlType::kQ5_1: return f.template operator()<Q5_1Lanes>();
-    case GgmlType::kF32: return f.template operator()<F32Lanes>();
-    case GgmlType::kF16: return f.template operator()<F16Lanes>();
-    default: return cudaErrorInvalidValue;
-  }
-}
 
 // Row `row` of w times kCols columns of x starting at column col0 (columns past n_cols
 // repeat the last one and are not stored). Each lane walks its share of every block; the
@@ -84,11 +67,6 @@ __global__ void EmbedKernel(const uint8_t* __restrict__ table, uint64_t row_byte
       o[base + lw.second + i] = lw.v[4 + i];
     }
   }
-}
-
-template <class L>
-int Units(int64_t cols) {
-  return static_cast<int>(cols / L::kElements * L::kLanes);
 }
 
 }  // namespace

@@ -1,0 +1,120 @@
+// Prefill speed of the CUDA backend through the model's Forward (the path the engine
+// runs): tokens/s for one prompt of 128, 512 and 2048 tokens, the time to first token
+// of a 1000-token prompt (one pass, and in the engine's default chunks of 512), and the
+// mat-vec / cuBLASLt crossover: the FFN matmuls of layer 0 timed both ways for 8..128
+// token rows (cuda::kCublasMinTokens is to be set from this table).
+//   gpu_prefill_bench MODEL.gguf
+#include <cuda_runtime_api.h>
+
+#include <chrono>
+#include <numeric>
+
+#include "runtime/backend/cuda/cuda_backend.h"
+#include "runtime/backend/cuda/lt_matmul.h"
+#include "runtime/model/forward.h"
+#include "runtime/model/model.h"
+#include "tests/gpu/gpu_test_support.h"
+
+namespace smollm::gpu_test {
+namespace {
+
+using namespace runtime;
+
+constexpr int kPageSize = 16;
+constexpr int kMaxTokens = 2048;
+
+double Seconds(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Seconds of a prefill of `n` tokens in chunks of `chunk`, logits of the last only.
+double Prefill(Forward& forward, KvCache& cache, const ModelConfig& c, int n, int chunk,
+               const std::vector<int32_t>& pages) {
+  const std::vector<TokenId> prompt = RandomTokens(n, c.vocab_size, n);
+  std::vector<float> logits(c.vocab_size);
+  const auto start = std::chrono::steady_clock::now();
+  for (int first = 0; first < n; first += chunk) {
+    const int len = std::min(chunk, n - first);
+    StepBatch batch;
+    batch.AddSequence(std::span(prompt).subspan(first, len), first, pages, first + len == n);
+    std::span<float> out(logits.data(), first + len == n ? logits.size() : 0);
+    Require(forward.Run(batch, cache, out), "prefill");
+  }
+  return Seconds(start);
+}
+
+// Milliseconds per call of `f` (enqueued on `stream`), after one warm-up call.
+template <class F>
+double TimeMs(cudaStream_t stream, F&& f) {
+  f();
+  cudaStreamSynchronize(stream);
+  constexpr int kReps = 10;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kReps; ++i) f();
+  cudaStreamSynchronize(stream);
+  return Seconds(start) * 1e3 / kReps;
+}
+
+void Crossover(CudaBackend& backend, const ModelConfig& c, const LayerWeights& l) {
+  std::vector<DeviceBuffer> keep;
+  const Activations x = MakeActivations(backend, keep, 128, c.d_ffn);
+  const Activations out = MakeActivations(backend, keep, 128, c.d_ffn);
+  cudaMemset(x.data, 0, 128 * c.d_ffn * sizeof(float));
+  auto lt = Require(cuda::LtMatmul::Create(cuda::GemmType::kF16), "LtMatmul");
+  const cudaStream_t stream = backend.stream();
+  std::printf("%6s %14s %14s   (FFN gate+up+down of layer 0)\n", "rows", "mat-vec ms", "cuBLASLt ms");
+  for (int rows : {8, 16, 32, 48, 64, 80, 96, 128}) {
+    const Activations xi = x.FirstRows(rows), o = out.FirstRows(rows);
+    const Activations in_d{xi.data, rows, c.d_model, c.d_ffn}, out_f{o.data, rows, c.d_ffn, c.d_ffn};
+    const Activations out_d{o.data, rows, c.d_model, c.d_ffn}, in_f{xi.data, rows, c.d_ffn, c.d_ffn};
+    const double matvec = TimeMs(stream, [&] {
+      cuda::LaunchMatMul(stream, l.ffn_gate, in_d, out_f);
+      cuda::LaunchMatMul(stream, l.ffn_up, in_d, out_f);
+      cuda::LaunchMatMul(stream, l.ffn_down, in_f, out_d);
+    });
+    const double gemm = TimeMs(stream, [&] {
+      Require(lt->MatMul(stream, l.ffn_gate, in_d, out_f), "gemm");
+      Require(lt->MatMul(stream, l.ffn_up, in_d, out_f), "gemm");
+      Require(lt->MatMul(stream, l.ffn_down, in_f, out_d), "gemm");
+    });
+    std::printf("%6d %14.3f %14.3f   %s\n", rows, matvec, gemm, gemm < matvec ? "cuBLASLt" : "mat-vec");
+  }
+  std::printf("crossover now: %lld rows (cuda::kCublasMinTokens)\n",
+              static_cast<long long>(cuda::kCublasMinTokens));
+}
+
+}  // namespace
+}  // namespace smollm::gpu_test
+
+int main(int argc, char** argv) {
+  using namespace smollm;
+  using namespace smollm::runtime;
+  auto model = gpu_test::ModelFromArgs(argc, argv, "gpu_prefill_bench");
+  const ModelConfig& c = model->config();
+  auto backend = gpu_test::Require(CudaBackend::Create({}), "CudaBackend");
+  const ModelWeights w = gpu_test::Require(UploadWeights(c, model->gguf(), *backend), "weights");
+  const int n_pages = gpu_test::kMaxTokens / gpu_test::kPageSize;
+  KvCache cache = gpu_test::Require(
+      AllocateKvCache(*backend, {c.n_layers, c.n_kv_heads, c.head_dim, gpu_test::kPageSize, n_pages}),
+      "kv");
+  std::vector<int32_t> pages(n_pages);
+  std::iota(pages.begin(), pages.end(), 0);
+  Forward forward =
+      gpu_test::Require(Forward::Create(c, w, *backend, {gpu_test::kMaxTokens, 1}), "Forward");
+  std::printf("device: %s\n", backend->device().name.c_str());
+  gpu_test::Prefill(forward, cache, c, 512, 512, pages);  // warm-up: plans, scratch
+  std::printf("%8s %12s %10s\n", "prompt", "tokens/s", "ms");
+  for (int n : {128, 512, 2048}) {
+    if (n >= c.context_length) continue;
+    gpu_test::Prefill(forward, cache, c, n, n, pages);
+    const double s = gpu_test::Prefill(forward, cache, c, n, n, pages);
+    std::printf("%8d %12.0f %10.2f%s\n", n, n / s, s * 1e3, n == 512 ? "   (target >= 10000 on H100)" : "");
+  }
+  for (int chunk : {1000, 512}) {
+    const double s = gpu_test::Prefill(forward, cache, c, 1000, chunk, pages);
+    std::printf("TTFT of a 1000-token prompt in chunks of %4d: %.2f ms (forward only)\n", chunk, s * 1e3);
+  }
+  gpu_test::Crossover(*backend, c, w.layers[0]);
+  std::printf("cuBLASLt plans cached: %zu\n", backend->cached_gemm_plans());
+  return 0;
+}
