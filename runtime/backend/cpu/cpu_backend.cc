@@ -6,9 +6,13 @@
 #include <cstring>
 #include <new>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
 #include "runtime/backend/cpu/cpu_attention.h"
 #include "runtime/backend/cpu/onednn_matmul.h"
+#include "runtime/backend/cpu/q4k_x16.h"
 
 namespace smollm::runtime {
 
@@ -17,6 +21,7 @@ CpuBackend::CpuBackend(ThreadPool& pool, int64_t max_cols, const cpu::CpuKernels
       max_cols_(max_cols),
       kernels_(kernels),
       scratch_(static_cast<size_t>(pool.size() * max_cols)),
+      row_scratch_(static_cast<size_t>(pool.size()) * ((max_cols + 255) / 256) * 144),
       quant_matmul_(pool, max_cols, kernels) {}
 
 CpuBackend::~CpuBackend() = default;
@@ -58,8 +63,60 @@ absl::StatusOr<Weight> CpuBackend::UploadWeight(const HostWeight& w) {
   if (!row_bytes || *row_bytes * static_cast<uint64_t>(w.rows) != w.bytes.size()) {
     return absl::InvalidArgumentError("weight byte size does not match its shape");
   }
-  // Used in place: the caller's mapping outlives the backend.
-  return Weight{w.type, w.rows, w.cols, *row_bytes, w.bytes.data()};
+  const int64_t x16_rows = w.rows / cpu::kX16Rows * cpu::kX16Rows;
+  if (w.type != GgmlType::kQ4_K || kernels_.q4k_x16_matvec == nullptr || x16_rows == 0) {
+    // Used in place: the caller's mapping outlives the backend.
+    return Weight{w.type, w.rows, w.cols, *row_bytes, w.bytes.data()};
+  }
+  // Interleaved groups of 16 rows, then the remaining rows as they are.
+  const uint64_t group_bytes = cpu::Q4KX16GroupBytes(w.cols);
+  const uint64_t x16_bytes = x16_rows / cpu::kX16Rows * group_bytes;
+  const uint64_t tail_bytes = (w.rows - x16_rows) * *row_bytes;
+  const uint64_t bytes = (x16_bytes + tail_bytes + 63) / 64 * 64;
+  auto* dst = static_cast<uint8_t*>(std::aligned_alloc(64, bytes));
+  if (dst == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat("cannot allocate ", bytes, " bytes"));
+  }
+  const uint8_t* src = w.bytes.data();
+  pool_.ParallelFor(x16_rows / cpu::kX16Rows, 16, [&](int64_t begin, int64_t end, int) {
+    for (int64_t g = begin; g < end; ++g) {
+      cpu::InterleaveQ4KX16(src + g * cpu::kX16Rows * *row_bytes, w.cols, dst + g * group_bytes);
+    }
+  });
+  std::memcpy(dst + x16_bytes, src + x16_rows * *row_bytes, tail_bytes);
+  // Best effort: the original's whole pages go back to the kernel (a file mapping
+  // re-reads them if touched again; other memory keeps its contents).
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t first = (reinterpret_cast<uintptr_t>(src) + page - 1) / page * page;
+  const uintptr_t last = (reinterpret_cast<uintptr_t>(src) + w.bytes.size()) / page * page;
+  if (last > first) {
+    madvise(reinterpret_cast<void*>(first), last - first, MADV_PAGEOUT);
+  }
+  owned_.emplace_back(dst);
+  x16_rows_[dst] = x16_rows;
+  return Weight{w.type, w.rows, w.cols, *row_bytes, dst};
+}
+
+int64_t CpuBackend::X16Rows(const Weight& w) const {
+  if (w.type != GgmlType::kQ4_K || x16_rows_.empty()) return 0;
+  const auto it = x16_rows_.find(w.data);
+  return it == x16_rows_.end() ? 0 : it->second;
+}
+
+void CpuBackend::DequantizeRow(const Weight& w, int64_t x16_rows, int64_t r, float* dst,
+                               int thread) {
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  const uint8_t* row;
+  if (r < x16_rows) {
+    uint8_t* scratch = row_scratch_.data() + thread * (row_scratch_.size() / pool_.size());
+    cpu::DeinterleaveQ4KX16Row(base + r / cpu::kX16Rows * cpu::Q4KX16GroupBytes(w.cols), w.cols,
+                               static_cast<int>(r % cpu::kX16Rows), scratch);
+    row = scratch;
+  } else {
+    const uint64_t x16_bytes = x16_rows / cpu::kX16Rows * cpu::Q4KX16GroupBytes(w.cols);
+    row = base + x16_bytes + (r - x16_rows) * w.row_bytes;
+  }
+  kernels_.row_dequantizer(w.type)(row, dst, w.cols);
 }
 
 absl::Status CpuBackend::CopyToHost(const Activations& src, std::span<float> dst) {
@@ -74,12 +131,11 @@ absl::Status CpuBackend::CopyToHost(const Activations& src, std::span<float> dst
 
 void CpuBackend::Embed(const Weight& table, std::span<const TokenId> tokens,
                        const Activations& out) {
-  const auto dequantize = kernels_.row_dequantizer(table.type);
-  const auto* base = static_cast<const uint8_t*>(table.data);
+  const int64_t x16_rows = X16Rows(table);
   pool_.ParallelFor(static_cast<int64_t>(tokens.size()), 4,
-                    [&](int64_t begin, int64_t end, int) {
+                    [&](int64_t begin, int64_t end, int thread) {
                       for (int64_t t = begin; t < end; ++t) {
-                        dequantize(base + tokens[t] * table.row_bytes, out.row(t), table.cols);
+                        DequantizeRow(table, x16_rows, tokens[t], out.row(t), thread);
                       }
                     });
 }
@@ -100,23 +156,23 @@ void CpuBackend::RmsNorm(const Activations& x, const Weight& gain, float eps,
 }
 
 void CpuBackend::MatMul(const Weight& w, const Activations& x, const Activations& out) {
-  if (onednn_min_tokens_ > 0 && x.rows >= onednn_min_tokens_ && onednn_ &&
+  const int64_t x16_rows = X16Rows(w);
+  // oneDNN reads GGUF rows: interleaved weights stay on the int8 kernels.
+  if (onednn_min_tokens_ > 0 && x.rows >= onednn_min_tokens_ && onednn_ && x16_rows == 0 &&
       onednn_->MatMul(w, x, out)) {
     return;
   }
   // Quantized weights with an int8 kernel: any token count, and each token's result is
   // the same whatever else shares its batch.
   if (quantized_activations_ && quant_matmul_.Supports(w.type)) {
-    return quant_matmul_.MatMul(w, x, out);
+    return quant_matmul_.MatMul(w, x, out, x16_rows);
   }
-  const auto dequantize = kernels_.row_dequantizer(w.type);
   const auto dot = kernels_.dot;
-  const auto* base = static_cast<const uint8_t*>(w.data);
   // Each weight row is dequantized once per call and reused for every token of the step.
   pool_.ParallelFor(w.rows, 16, [&](int64_t begin, int64_t end, int thread) {
     float* row = Scratch(thread);
     for (int64_t r = begin; r < end; ++r) {
-      dequantize(base + r * w.row_bytes, row, w.cols);
+      DequantizeRow(w, x16_rows, r, row, thread);
       for (int64_t t = 0; t < x.rows; ++t) out.row(t)[r] = dot(row, x.row(t), w.cols);
     }
   });

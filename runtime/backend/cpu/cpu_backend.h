@@ -2,7 +2,9 @@
 // spread over an explicitly passed thread pool.
 #pragma once
 
+#include <cstdlib>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "runtime/backend/backend.h"
@@ -45,6 +47,10 @@ class CpuBackend final : public Backend {
   bool SupportsWeightType(GgmlType type) const override;
 
   absl::StatusOr<DeviceBuffer> Allocate(uint64_t bytes) override;
+  // Used in place, except Q4_K matrices when the kernels have an interleaved-row matvec
+  // (q4k_x16.h): those are repacked once into memory the backend owns, and the pages of
+  // the original are handed back to the kernel (madvise MADV_PAGEOUT), so that one copy
+  // stays resident.
   absl::StatusOr<Weight> UploadWeight(const HostWeight& weight) override;
   absl::Status CopyToHost(const Activations& src, std::span<float> dst) override;
   absl::Status Synchronize() override { return absl::OkStatus(); }
@@ -71,11 +77,23 @@ class CpuBackend final : public Backend {
 
  private:
   float* Scratch(int thread) { return scratch_.data() + thread * max_cols_; }
+  // Rows of `w` interleaved by UploadWeight (0 for weights used as given).
+  int64_t X16Rows(const Weight& w) const;
+  // Row r of w dequantized into dst (w.cols floats), whatever its layout; `thread`
+  // selects the scratch for a row that must be de-interleaved first.
+  void DequantizeRow(const Weight& w, int64_t x16_rows, int64_t r, float* dst, int thread);
+
+  struct FreeDeleter {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
 
   ThreadPool& pool_;
   const int64_t max_cols_;
   const cpu::CpuKernels& kernels_;
   std::vector<float> scratch_;  // [threads][max_cols] dequantized weight rows
+  std::vector<uint8_t> row_scratch_;  // [threads][Q4_K bytes of max_cols] de-interleaved rows
+  std::vector<std::unique_ptr<uint8_t, FreeDeleter>> owned_;  // repacked weights
+  std::unordered_map<const void*, int64_t> x16_rows_;  // repacked data -> interleaved rows
   int64_t onednn_min_tokens_ = 0;
   std::unique_ptr<cpu::OnednnMatmul> onednn_;  // created by SetOnednnMinTokens
   cpu::QuantMatMul quant_matmul_;  // the int8 path of the types it supports

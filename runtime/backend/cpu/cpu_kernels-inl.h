@@ -25,6 +25,8 @@ namespace smollm::runtime::cpu::SMOLLM_CPU_ISA_NAMESPACE {
 // references for the generic ISA).
 QuantMatVecFn QuantMatVecFor(GgmlType type);
 void QuantizeActivations(GgmlType act_type, const float* x, uint8_t* dst, int64_t n);
+// The matvec over Q4_K x16 weights (q4k_x16.h); nullptr where this ISA has none.
+QuantMatVecFn Q4KX16MatVec() noexcept;
 
 namespace {
 
@@ -339,7 +341,8 @@ void AxpyRows(const float* a, const float* rows, int64_t n_rows, int64_t n, floa
 const CpuKernels& Kernels() {
   static const CpuKernels kernels{SMOLLM_CPU_ISA, RowDequantizer, Dot,      Axpy,
                                   Scale,          DotRows,        AxpyRows, F16ToF32,
-                                  F32ToF16,       QuantMatVecFor, QuantizeActivations};
+                                  F32ToF16,       QuantMatVecFor, QuantizeActivations,
+                                  Q4KX16MatVec()};
   return kernels;
 }
 

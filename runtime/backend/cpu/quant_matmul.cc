@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "runtime/backend/cpu/q4k_x16.h"
+
 namespace smollm::runtime::cpu {
 namespace {
 
@@ -29,14 +31,21 @@ QuantMatMul::QuantMatMul(ThreadPool& pool, int64_t max_cols, const CpuKernels& k
       act_(kTokensPerPass * max_act_row_bytes_),
       act_scales_(kTokensPerPass * max_act_scales_) {}
 
-void QuantMatMul::MatMul(const Weight& w, const Activations& x, const Activations& out) {
+void QuantMatMul::MatMul(const Weight& w, const Activations& x, const Activations& out,
+                         int64_t x16_rows) {
   const QuantMatVecFn matvec = kernels_.quant_matvec(w.type);
   const GgmlType act_type = *ActivationTypeFor(w.type);
   const uint64_t act_row_bytes = *RowBytes(act_type, w.cols);
   const auto* weights = static_cast<const uint8_t*>(w.data);
+  const uint64_t group_bytes = Q4KX16GroupBytes(w.cols);
+  // The GGUF rows after the interleaved groups.
+  const uint8_t* plain = weights + x16_rows / kX16Rows * group_bytes - x16_rows * w.row_bytes;
   // Chunks of rows small enough to spread over the threads, large enough that a chunk's
-  // weights (at most 64 rows) stay in cache while every column group reads them.
-  const int64_t grain = std::clamp<int64_t>(w.rows / (8 * pool_.size()), 4, 64);
+  // weights (at most 64 rows) stay in cache while every column group reads them; whole
+  // groups where rows are interleaved.
+  const int64_t min_grain = x16_rows > 0 ? kX16Rows : 4;
+  const int64_t grain =
+      std::clamp<int64_t>(w.rows / (8 * pool_.size()), min_grain, 64) / min_grain * min_grain;
   for (int64_t first = 0; first < x.rows; first += kTokensPerPass) {
     const int64_t n_tokens = std::min(kTokensPerPass, x.rows - first);
     const auto quantize = [&](int64_t begin, int64_t end, int) {
@@ -51,10 +60,13 @@ void QuantMatMul::MatMul(const Weight& w, const Activations& x, const Activation
     } else {
       pool_.ParallelFor(n_tokens, 1, quantize);
     }
-    pool_.ParallelFor(w.rows, grain, [&](int64_t begin, int64_t end, int) {
+    // Rows [begin, end) of one kind: all interleaved or all plain.
+    const auto run = [&](int64_t begin, int64_t end) {
+      const bool x16 = begin < x16_rows;
+      const QuantMatVecFn kernel = x16 ? kernels_.q4k_x16_matvec : matvec;
       for (int64_t col = 0; col < n_tokens; col += kMaxMatVecCols) {
         QuantMatVecArgs args;
-        args.weights = weights + begin * w.row_bytes;
+        args.weights = x16 ? weights + begin / kX16Rows * group_bytes : plain + begin * w.row_bytes;
         args.weight_row_bytes = w.row_bytes;
         args.rows = end - begin;
         args.k = w.cols;
@@ -65,7 +77,15 @@ void QuantMatMul::MatMul(const Weight& w, const Activations& x, const Activation
         args.n_cols = static_cast<int>(std::min<int64_t>(kMaxMatVecCols, n_tokens - col));
         args.out = out.row(first + col) + begin;
         args.out_stride = out.stride;
-        matvec(args);
+        kernel(args);
+      }
+    };
+    pool_.ParallelFor(w.rows, grain, [&](int64_t begin, int64_t end, int) {
+      if (begin < x16_rows && end > x16_rows) {
+        run(begin, x16_rows);
+        run(x16_rows, end);
+      } else {
+        run(begin, end);
       }
     });
   }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "runtime/backend/cpu/q4k_x16.h"
 #include "runtime/backend/cpu/quant_matvec.h"
 #include "runtime/backend/cpu/quant_matvec_reference.h"
 #include "runtime/quant/scale_search.h"
@@ -286,6 +287,10 @@ struct Q6_KKernel {
 
 #include "runtime/backend/cpu/activation_quant-inl.h"
 
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+#include "runtime/backend/cpu/q4k_x16_kernel-inl.h"
+#endif
+
 }  // namespace
 
 void QuantizeActivations(GgmlType act_type, const float* x, uint8_t* dst, int64_t n) {
@@ -303,6 +308,14 @@ void QuantizeActivations(GgmlType act_type, const float* x, uint8_t* dst, int64_
       ReferenceQuantizeActivations(act_type, x, dst, n);
       break;
   }
+}
+
+QuantMatVecFn Q4KX16MatVec() noexcept {
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+  return ByColumns<Q4KX16Kernel>;
+#else
+  return nullptr;
+#endif
 }
 
 QuantMatVecFn QuantMatVecFor(GgmlType type) {

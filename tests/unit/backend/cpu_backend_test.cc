@@ -75,16 +75,41 @@ TEST_P(CpuBackendTest, MatMulMatchesScalarReference) {
   }
 }
 
+// Q4_K tables are repacked (16-row groups, then 2 plain rows) where AVX-512 runs them.
 TEST_P(CpuBackendTest, EmbedDequantizesRows) {
-  TestWeight table = MakeWeight(GgmlType::kQ6_K, 50, 256, 3);
-  auto weight = backend_.UploadWeight(table.Host());
+  for (GgmlType type : {GgmlType::kQ6_K, GgmlType::kQ4_K}) {
+    TestWeight table = MakeWeight(type, 50, 512, 3);
+    auto weight = backend_.UploadWeight(table.Host());
+    ASSERT_TRUE(weight.ok());
+    const std::vector<TokenId> tokens = {49, 0, 7, 7, 23, 48, 15, 16};
+    std::vector<float> out(tokens.size() * 512);
+    backend_.Embed(*weight, tokens, View(out, tokens.size(), 512));
+    for (size_t t = 0; t < tokens.size(); ++t) {
+      for (int i = 0; i < 512; ++i) {
+        ASSERT_EQ(out[t * 512 + i], table.dequantized[tokens[t] * 512 + i]) << NameOf(type);
+      }
+    }
+  }
+}
+
+// The f32 path (dequantize, then dot) reads repacked Q4_K rows like GGUF ones.
+TEST_P(CpuBackendTest, F32PathReadsRepackedRows) {
+  const int64_t rows = 37, cols = 512;
+  TestWeight w = MakeWeight(GgmlType::kQ4_K, rows, cols, 19);
+  auto weight = backend_.UploadWeight(w.Host());
   ASSERT_TRUE(weight.ok());
-  const std::vector<TokenId> tokens = {49, 0, 7, 7, 23};
-  std::vector<float> out(tokens.size() * 256);
-  backend_.Embed(*weight, tokens, View(out, tokens.size(), 256));
-  for (size_t t = 0; t < tokens.size(); ++t) {
-    for (int i = 0; i < 256; ++i) {
-      ASSERT_EQ(out[t * 256 + i], table.dequantized[tokens[t] * 256 + i]);
+  backend_.SetQuantizedActivations(false);
+  std::vector<float> x = RandomFloats(2 * cols, 6);
+  std::vector<float> out(2 * rows, NAN);
+  backend_.MatMul(*weight, View(x, 2, cols), View(out, 2, rows));
+  for (int64_t t = 0; t < 2; ++t) {
+    for (int64_t r = 0; r < rows; ++r) {
+      double ref = 0, magnitude = 0;
+      for (int64_t i = 0; i < cols; ++i) {
+        ref += double(w.dequantized[r * cols + i]) * x[t * cols + i];
+        magnitude += std::abs(double(w.dequantized[r * cols + i]) * x[t * cols + i]);
+      }
+      ASSERT_NEAR(out[t * rows + r], ref, 1e-5 * magnitude) << t << "," << r;
     }
   }
 }

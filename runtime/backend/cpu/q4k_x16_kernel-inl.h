@@ -1,0 +1,87 @@
+// The AVX-512 VNNI int8 matvec over Q4_K x16 weights (q4k_x16.h) against Q8_K
+// activations. Included by quant_matvec-inl.h inside its anonymous namespace, only where
+// AVX-512 VNNI is compiled in (no include guard on purpose).
+//
+// Lane r of every vector is row r of the 16-row group. Per sub-block (32 elements) and
+// column: 8 vpdpbusd with broadcast activation dwords, then one multiply by the 16 rows'
+// scales; the mins meet the activations' sub-block sums (Q8_K bsums) in 4 vpdpwssd per
+// block. Integer sums are exact, so only the float steps after them must be, and are,
+// the same sequence for every column count.
+
+constexpr int kQ8_KQuantsOffset = 4;
+constexpr int kQ8_KBsumsOffset = 260;
+
+// A plain (may_alias, unaligned) load, which the compiler folds into vpdpbusd's
+// embedded {1to16} broadcast: one instruction instead of a broadcast and a dot product.
+typedef int32_t UnalignedInt32 __attribute__((may_alias));
+__m512i Broadcast32(const uint8_t* p) {
+  return _mm512_set1_epi32(*reinterpret_cast<const UnalignedInt32*>(p));
+}
+
+template <int N>
+void MatVecQ4KX16(const QuantMatVecArgs& p) {
+  const int64_t n_blocks = p.k / 256;
+  const __m512i low_mask = _mm512_set1_epi8(0x0f);
+  const __m256i ones16 = _mm256_set1_epi16(1);
+  const uint8_t* group = p.weights;
+  for (int64_t row0 = 0; row0 < p.rows; row0 += kX16Rows) {
+    __m512 acc[N];
+    for (int c = 0; c < N; ++c) acc[c] = _mm512_setzero_ps();
+    const uint8_t* w = group;
+    for (int64_t b = 0; b < n_blocks; ++b, w += kQ4KX16BlockBytes) {
+      __m512i isum[N];
+      for (int c = 0; c < N; ++c) isum[c] = _mm512_setzero_si512();
+      for (int j = 0; j < 8; ++j) {
+        const uint8_t* q = w + kQ4KX16QuantsOffset + 256 * j;
+        __m512i lo[4], hi[4];
+        for (int s = 0; s < 4; ++s) {
+          const __m512i bytes = _mm512_loadu_si512(q + 64 * s);
+          lo[s] = _mm512_and_si512(bytes, low_mask);
+          hi[s] = _mm512_and_si512(_mm512_srli_epi16(bytes, 4), low_mask);
+        }
+        const __m512i scale = _mm512_cvtepu8_epi32(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + kQ4KX16ScalesOffset + 16 * j)));
+        for (int c = 0; c < N; ++c) {
+          const uint8_t* a =
+              p.act + c * p.act_row_bytes + b * kQ8_KBytes + kQ8_KQuantsOffset + 32 * j;
+          __m512i d0 = _mm512_setzero_si512(), d1 = _mm512_setzero_si512();
+          for (int s = 0; s < 4; ++s) {
+            d0 = _mm512_dpbusd_epi32(d0, lo[s], Broadcast32(a + 4 * s));
+            d1 = _mm512_dpbusd_epi32(d1, hi[s], Broadcast32(a + 16 + 4 * s));
+          }
+          isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(_mm512_add_epi32(d0, d1), scale));
+        }
+      }
+      __m512i mins[4];
+      for (int t = 0; t < 4; ++t) {
+        mins[t] = _mm512_cvtepu8_epi16(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + kQ4KX16MinsOffset + 32 * t)));
+      }
+      const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)));
+      const __m512 dmin =
+          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32)));
+      for (int c = 0; c < N; ++c) {
+        const uint8_t* a = p.act + c * p.act_row_bytes + b * kQ8_KBytes;
+        // Sub-block sums (pairs of 16-element bsums) as int16, two per dword:
+        // dwords 0, 1, 4, 5 hold sub-blocks (0, 1), (2, 3), (4, 5), (6, 7).
+        const __m256i pairs = _mm256_madd_epi16(Load256(a + kQ8_KBsumsOffset), ones16);
+        alignas(32) int32_t sums[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(sums), _mm256_packs_epi32(pairs, pairs));
+        __m512i msum = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mins[0], _mm512_set1_epi32(sums[0]));
+        msum = _mm512_dpwssd_epi32(msum, mins[1], _mm512_set1_epi32(sums[1]));
+        msum = _mm512_dpwssd_epi32(msum, mins[2], _mm512_set1_epi32(sums[4]));
+        msum = _mm512_dpwssd_epi32(msum, mins[3], _mm512_set1_epi32(sums[5]));
+        const __m512 ad = _mm512_set1_ps(LoadF32(a));
+        acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_mul_ps(d, ad), acc[c]);
+        acc[c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(msum), _mm512_mul_ps(dmin, ad), acc[c]);
+      }
+    }
+    for (int c = 0; c < N; ++c) _mm512_storeu_ps(p.out + c * p.out_stride + row0, acc[c]);
+    group += static_cast<uint64_t>(n_blocks) * kQ4KX16BlockBytes;
+  }
+}
+
+template <int N>
+struct Q4KX16Kernel {
+  static void Run(const QuantMatVecArgs& p) { MatVecQ4KX16<N>(p); }
+};

@@ -1,0 +1,111 @@
+// Cost of one int8 QuantMatMul step (quant_matmul.h) on the SmolLM3-3B matrix shapes, by
+// weight type, thread count and token count (1/2/4/8 columns share one weight pass).
+//   quant_matmul_bench [--benchmark_filter=...]
+// "cold": the weights rotate through copies larger than the last-level cache, as in a
+// decode step; "hot": one copy, resident in cache (the kernels' compute cost alone).
+// The "per_col" counter is time per step divided by columns; "vs_1col" divides a step by
+// the 1-column step of the same run (the batching target is 8 columns within 2x).
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "runtime/backend/cpu/q4k_x16.h"
+#include "runtime/backend/cpu/quant_matmul.h"
+#include "runtime/quant/half.h"
+
+namespace smollm::runtime {
+namespace {
+
+struct Shape {
+  GgmlType type;
+  int64_t rows;
+  int64_t cols;
+};
+
+// ffn_up/gate (Q4_K) and ffn_down (Q6_K) of the 3B shape.
+constexpr Shape kShapes[] = {{GgmlType::kQ4_K, 11008, 2048}, {GgmlType::kQ6_K, 2048, 11008}};
+
+// Random quant bytes with finite fp16 scale fields (d, dmin of Q4_K; d of Q6_K).
+std::vector<uint8_t> RandomWeights(const Shape& s, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> w(*RowBytes(s.type, s.cols) * s.rows);
+  for (uint8_t& b : w) b = static_cast<uint8_t>(rng());
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  const uint32_t block_bytes = TraitsOf(s.type).block_bytes;
+  const std::vector<int> offsets = s.type == GgmlType::kQ4_K ? std::vector<int>{0, 2} : std::vector<int>{208};
+  for (size_t b = 0; b < w.size() / block_bytes; ++b) {
+    for (int o : offsets) {
+      const uint16_t h = Fp32ToFp16(dist(rng));
+      std::memcpy(&w[b * block_bytes + o], &h, 2);
+    }
+  }
+  return w;
+}
+
+// The 16-row interleaved layout (q4k_x16.h) of Q4_K rows, as CpuBackend repacks them.
+std::vector<uint8_t> InterleaveX16(const std::vector<uint8_t>& plain, const Shape& s) {
+  const uint64_t row_bytes = *RowBytes(s.type, s.cols);
+  const uint64_t group_bytes = cpu::Q4KX16GroupBytes(s.cols);
+  std::vector<uint8_t> packed(s.rows / cpu::kX16Rows * group_bytes);
+  for (int64_t g = 0; g < s.rows / cpu::kX16Rows; ++g) {
+    cpu::InterleaveQ4KX16(&plain[g * cpu::kX16Rows * row_bytes], s.cols, &packed[g * group_bytes]);
+  }
+  return packed;
+}
+
+// args: shape index, threads, columns, cold (0/1), x16 (0/1: Q4_K rows interleaved,
+// where the CPU has the kernel).
+void BM_QuantMatMul(benchmark::State& state) {
+  const Shape& shape = kShapes[state.range(0)];
+  const int threads = static_cast<int>(state.range(1));
+  const int n_cols = static_cast<int>(state.range(2));
+  const bool cold = state.range(3) != 0;
+  const cpu::CpuKernels& kernels = cpu::BestKernels();
+  const bool x16 = state.range(4) != 0;
+  if (x16 && (shape.type != GgmlType::kQ4_K || kernels.q4k_x16_matvec == nullptr)) {
+    state.SkipWithError("no interleaved kernel for this type or CPU");
+    return;
+  }
+  // About 160 MB of copies when cold: several times the 32 MB L3.
+  const int copies = cold ? 12 : 1;
+  std::vector<std::vector<uint8_t>> weights;
+  for (int i = 0; i < copies; ++i) {
+    weights.push_back(RandomWeights(shape, 17 + i));
+    if (x16) weights.back() = InterleaveX16(weights.back(), shape);
+  }
+  ThreadPool pool(threads);
+  cpu::QuantMatMul matmul(pool, shape.cols, kernels);
+  std::vector<float> x(n_cols * shape.cols), out(n_cols * shape.rows);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (float& v : x) v = dist(rng);
+  const Activations in{x.data(), n_cols, shape.cols, shape.cols};
+  const Activations result{out.data(), n_cols, shape.rows, shape.rows};
+  int next = 0;
+  for (auto _ : state) {
+    const Weight w{shape.type, shape.rows, shape.cols, *RowBytes(shape.type, shape.cols),
+                   weights[next].data()};
+    next = (next + 1) % copies;
+    matmul.MatMul(w, in, result, x16 ? shape.rows : 0);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetLabel(std::string(NameOf(shape.type)) + (x16 ? "x16" : "") + (cold ? " cold" : " hot"));
+  state.counters["per_col"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * n_cols,
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["GB/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * weights[0].size() / 1e9,
+      benchmark::Counter::kIsRate);
+}
+
+BENCHMARK(BM_QuantMatMul)
+    ->ArgNames({"shape", "thr", "cols", "cold", "x16"})
+    ->ArgsProduct({{0, 1}, {1, 2}, {1, 2, 4, 8}, {0, 1}, {0, 1}})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+}  // namespace
+}  // namespace smollm::runtime
+
+BENCHMARK_MAIN();
