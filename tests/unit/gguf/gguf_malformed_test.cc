@@ -1,11 +1,8 @@
 // The committed malformed-file corpus: each file must fail with the status in its manifest.
 #include <algorithm>
-#include <filesystem>
-#include <set>
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "runtime/gguf/gguf_reader.h"
 #include "tests/test_support.h"
@@ -14,32 +11,18 @@
 namespace smollm::runtime {
 namespace {
 
-struct Case {
-  std::string file;
-  std::string code;
-  std::string substring;
-};
+using gguf_test::ManifestCase;
 
-std::vector<Case> LoadManifest() {
-  std::vector<Case> cases;
-  const std::string manifest = testing::ReadFixture("gguf/malformed/manifest.tsv");
-  for (absl::string_view line : absl::StrSplit(manifest, '\n', absl::SkipEmpty())) {
-    if (line[0] == '#') continue;
-    const std::vector<std::string> f = absl::StrSplit(line, '\t');
-    EXPECT_EQ(f.size(), 3u) << line;
-    if (f.size() == 3) cases.push_back({f[0], f[1], f[2]});
-  }
-  return cases;
-}
+constexpr char kDir[] = "gguf/malformed";
 
 std::span<const uint8_t> AsBytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
 TEST(GgufMalformedTest, EveryFileFailsAsTheManifestSays) {
-  const std::vector<Case> cases = LoadManifest();
+  const std::vector<ManifestCase> cases = gguf_test::LoadManifest(kDir);
   ASSERT_GE(cases.size(), 40u);
-  for (const Case& c : cases) {
+  for (const ManifestCase& c : cases) {
     SCOPED_TRACE(c.file);
     const std::string bytes = testing::ReadFixture("gguf/malformed/" + c.file);
     EXPECT_LT(bytes.size(), 4096u);
@@ -61,14 +44,7 @@ TEST(GgufMalformedTest, EveryFileFailsAsTheManifestSays) {
 }
 
 TEST(GgufMalformedTest, ManifestListsEveryFile) {
-  std::set<std::string> listed;
-  for (const Case& c : LoadManifest()) listed.insert(c.file);
-  std::set<std::string> present;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(testing::FixturePath("gguf/malformed"))) {
-    if (entry.path().extension() == ".gguf") present.insert(entry.path().filename());
-  }
-  EXPECT_EQ(listed, present);
+  EXPECT_EQ(gguf_test::ManifestFiles(kDir), gguf_test::GgufFilesIn(kDir));
 }
 
 }  // namespace
