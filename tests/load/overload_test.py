@@ -12,6 +12,7 @@ of its RSS before the bursts; afterwards it serves again and every KV page is fr
 import asyncio
 import math
 import random
+import re
 import time
 
 import grpc
@@ -32,6 +33,7 @@ class Tally:
         self.codes = {}
         self.missing_retry = []  # RESOURCE_EXHAUSTED without RetryInfo / ErrorInfo
         self.delays = []
+        self.refusals = {}  # RESOURCE_EXHAUSTED messages (numbers dropped): count
         self.unexpected = []  # (code, message) of the first few other errors
 
     def other(self, code, message):
@@ -63,6 +65,8 @@ async def one_generate(stub, pb, rng, eos, tally, long_prompt):
                 tally.missing_retry.append((reason, delay, e.details()))
             else:
                 tally.delays.append(delay)
+            shape = re.sub(r"[0-9.]+", "N", e.details() or "")
+            tally.refusals[shape] = tally.refusals.get(shape, 0) + 1
 
 
 async def one_session(stub, pb, rng, tally, ids):
@@ -135,6 +139,8 @@ def main():
             print("%-15s %s, RetryInfo delays %s s" % (
                 name, dict(sorted(tally.codes.items())),
                 sorted(set(round(d, 3) for d in tally.delays))[:4]), flush=True)
+            for shape, n in tally.refusals.items():
+                print("    %4d x %s" % (n, shape), flush=True)
             for code, n in tally.codes.items():
                 totals[code] = totals.get(code, 0) + n
             checks.expect(not tally.missing_retry,
@@ -163,6 +169,13 @@ def main():
                       "KV pages not all free: used %d free %d cached %d of %d" % (
                           used, free, cached, total))
         m = harness.metrics(server)
+        pressure = {k: m[k] for k in ("smollm_preemptions_total",
+                                      "smollm_kv_cache_evictions_total",
+                                      "smollm_session_kv_dropped_total",
+                                      "smollm_kv_cache_capacity_pages")}
+        print("KV pressure: %s" % pressure, flush=True)
+        checks.expect(pressure["smollm_kv_cache_evictions_total"] > 0,
+                      "the small KV pool never had to evict a cached page")
         refused = sum(v for k, v in m.items() if k.startswith("smollm_rpcs_finished_total")
                       and "code=RESOURCE_EXHAUSTED" in k)
         checks.expect(refused == totals.get("RESOURCE_EXHAUSTED", 0),
