@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "runtime/backend/cpu/q4k_x16.h"
+#include "runtime/backend/cpu/x16_layout.h"
 #include "runtime/backend/cpu/quant_matmul.h"
 #include "runtime/quant/half.h"
 
@@ -43,19 +43,19 @@ std::vector<uint8_t> RandomWeights(const Shape& s, uint32_t seed) {
   return w;
 }
 
-// The 16-row interleaved layout (q4k_x16.h) of Q4_K rows, as CpuBackend repacks them.
+// The 16-row interleaved layout (x16_layout.h), as CpuBackend repacks weights.
 std::vector<uint8_t> InterleaveX16(const std::vector<uint8_t>& plain, const Shape& s) {
   const uint64_t row_bytes = *RowBytes(s.type, s.cols);
-  const uint64_t group_bytes = cpu::Q4KX16GroupBytes(s.cols);
+  const uint64_t group_bytes = cpu::X16GroupBytes(s.type, s.cols);
   std::vector<uint8_t> packed(s.rows / cpu::kX16Rows * group_bytes);
   for (int64_t g = 0; g < s.rows / cpu::kX16Rows; ++g) {
-    cpu::InterleaveQ4KX16(&plain[g * cpu::kX16Rows * row_bytes], s.cols, &packed[g * group_bytes]);
+    cpu::InterleaveX16(s.type, &plain[g * cpu::kX16Rows * row_bytes], s.cols, &packed[g * group_bytes]);
   }
   return packed;
 }
 
-// args: shape index, threads, columns, cold (0/1), x16 (0/1: Q4_K rows interleaved,
-// where the CPU has the kernel).
+// args: shape index, threads, columns, cold (0/1), x16 (0/1: rows interleaved, where
+// the CPU has the kernel).
 void BM_QuantMatMul(benchmark::State& state) {
   const Shape& shape = kShapes[state.range(0)];
   const int threads = static_cast<int>(state.range(1));
@@ -63,7 +63,7 @@ void BM_QuantMatMul(benchmark::State& state) {
   const bool cold = state.range(3) != 0;
   const cpu::CpuKernels& kernels = cpu::BestKernels();
   const bool x16 = state.range(4) != 0;
-  if (x16 && (shape.type != GgmlType::kQ4_K || kernels.q4k_x16_matvec == nullptr)) {
+  if (x16 && kernels.x16_matvec(shape.type) == nullptr) {
     state.SkipWithError("no interleaved kernel for this type or CPU");
     return;
   }

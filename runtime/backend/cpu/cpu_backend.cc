@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "runtime/backend/cpu/cpu_attention.h"
 #include "runtime/backend/cpu/onednn_matmul.h"
-#include "runtime/backend/cpu/q4k_x16.h"
+#include "runtime/backend/cpu/x16_layout.h"
 
 namespace smollm::runtime {
 
@@ -21,7 +21,7 @@ CpuBackend::CpuBackend(ThreadPool& pool, int64_t max_cols, const cpu::CpuKernels
       max_cols_(max_cols),
       kernels_(kernels),
       scratch_(static_cast<size_t>(pool.size() * max_cols)),
-      row_scratch_(static_cast<size_t>(pool.size()) * ((max_cols + 255) / 256) * 144),
+      row_scratch_(static_cast<size_t>(pool.size()) * ((max_cols + 255) / 256) * 210),
       quant_matmul_(pool, max_cols, kernels) {}
 
 CpuBackend::~CpuBackend() = default;
@@ -64,12 +64,12 @@ absl::StatusOr<Weight> CpuBackend::UploadWeight(const HostWeight& w) {
     return absl::InvalidArgumentError("weight byte size does not match its shape");
   }
   const int64_t x16_rows = w.rows / cpu::kX16Rows * cpu::kX16Rows;
-  if (w.type != GgmlType::kQ4_K || kernels_.q4k_x16_matvec == nullptr || x16_rows == 0) {
+  if (!cpu::HasX16Layout(w.type) || kernels_.x16_matvec(w.type) == nullptr || x16_rows == 0) {
     // Used in place: the caller's mapping outlives the backend.
     return Weight{w.type, w.rows, w.cols, *row_bytes, w.bytes.data()};
   }
   // Interleaved groups of 16 rows, then the remaining rows as they are.
-  const uint64_t group_bytes = cpu::Q4KX16GroupBytes(w.cols);
+  const uint64_t group_bytes = cpu::X16GroupBytes(w.type, w.cols);
   const uint64_t x16_bytes = x16_rows / cpu::kX16Rows * group_bytes;
   const uint64_t tail_bytes = (w.rows - x16_rows) * *row_bytes;
   const uint64_t bytes = (x16_bytes + tail_bytes + 63) / 64 * 64;
@@ -80,7 +80,7 @@ absl::StatusOr<Weight> CpuBackend::UploadWeight(const HostWeight& w) {
   const uint8_t* src = w.bytes.data();
   pool_.ParallelFor(x16_rows / cpu::kX16Rows, 16, [&](int64_t begin, int64_t end, int) {
     for (int64_t g = begin; g < end; ++g) {
-      cpu::InterleaveQ4KX16(src + g * cpu::kX16Rows * *row_bytes, w.cols, dst + g * group_bytes);
+      cpu::InterleaveX16(w.type, src + g * cpu::kX16Rows * *row_bytes, w.cols, dst + g * group_bytes);
     }
   });
   std::memcpy(dst + x16_bytes, src + x16_rows * *row_bytes, tail_bytes);
@@ -98,7 +98,7 @@ absl::StatusOr<Weight> CpuBackend::UploadWeight(const HostWeight& w) {
 }
 
 int64_t CpuBackend::X16Rows(const Weight& w) const {
-  if (w.type != GgmlType::kQ4_K || x16_rows_.empty()) return 0;
+  if (x16_rows_.empty() || !cpu::HasX16Layout(w.type)) return 0;
   const auto it = x16_rows_.find(w.data);
   return it == x16_rows_.end() ? 0 : it->second;
 }
@@ -109,11 +109,12 @@ void CpuBackend::DequantizeRow(const Weight& w, int64_t x16_rows, int64_t r, flo
   const uint8_t* row;
   if (r < x16_rows) {
     uint8_t* scratch = row_scratch_.data() + thread * (row_scratch_.size() / pool_.size());
-    cpu::DeinterleaveQ4KX16Row(base + r / cpu::kX16Rows * cpu::Q4KX16GroupBytes(w.cols), w.cols,
-                               static_cast<int>(r % cpu::kX16Rows), scratch);
+    cpu::DeinterleaveX16Row(w.type, base + r / cpu::kX16Rows * cpu::X16GroupBytes(w.type, w.cols),
+                            w.cols, static_cast<int>(r % cpu::kX16Rows), scratch);
     row = scratch;
   } else {
-    const uint64_t x16_bytes = x16_rows / cpu::kX16Rows * cpu::Q4KX16GroupBytes(w.cols);
+    const uint64_t x16_bytes =
+        x16_rows == 0 ? 0 : x16_rows / cpu::kX16Rows * cpu::X16GroupBytes(w.type, w.cols);
     row = base + x16_bytes + (r - x16_rows) * w.row_bytes;
   }
   kernels_.row_dequantizer(w.type)(row, dst, w.cols);

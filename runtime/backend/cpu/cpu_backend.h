@@ -47,8 +47,8 @@ class CpuBackend final : public Backend {
   bool SupportsWeightType(GgmlType type) const override;
 
   absl::StatusOr<DeviceBuffer> Allocate(uint64_t bytes) override;
-  // Used in place, except Q4_K matrices when the kernels have an interleaved-row matvec
-  // (q4k_x16.h): those are repacked once into memory the backend owns, and the pages of
+  // Used in place, except Q4_K and Q6_K matrices when the kernels have an interleaved-row
+  // matvec for them (x16_layout.h): those are repacked once into memory the backend owns, and the pages of
   // the original are handed back to the kernel (madvise MADV_PAGEOUT), so that one copy
   // stays resident.
   absl::StatusOr<Weight> UploadWeight(const HostWeight& weight) override;
@@ -91,7 +91,7 @@ class CpuBackend final : public Backend {
   const int64_t max_cols_;
   const cpu::CpuKernels& kernels_;
   std::vector<float> scratch_;  // [threads][max_cols] dequantized weight rows
-  std::vector<uint8_t> row_scratch_;  // [threads][Q4_K bytes of max_cols] de-interleaved rows
+  std::vector<uint8_t> row_scratch_;  // [threads][Q6_K bytes of max_cols] de-interleaved rows
   std::vector<std::unique_ptr<uint8_t, FreeDeleter>> owned_;  // repacked weights
   std::unordered_map<const void*, int64_t> x16_rows_;  // repacked data -> interleaved rows
   int64_t onednn_min_tokens_ = 0;

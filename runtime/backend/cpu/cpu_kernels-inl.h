@@ -25,8 +25,9 @@ namespace smollm::runtime::cpu::SMOLLM_CPU_ISA_NAMESPACE {
 // references for the generic ISA).
 QuantMatVecFn QuantMatVecFor(GgmlType type);
 void QuantizeActivations(GgmlType act_type, const float* x, uint8_t* dst, int64_t n);
-// The matvec over Q4_K x16 weights (q4k_x16.h); nullptr where this ISA has none.
-QuantMatVecFn Q4KX16MatVec() noexcept;
+// The matvec over x16-interleaved weights of `type` (q4k_x16.h, q6k_x16.h); nullptr
+// where this ISA has none.
+QuantMatVecFn X16MatVec(GgmlType type) noexcept;
 
 namespace {
 
@@ -342,7 +343,7 @@ const CpuKernels& Kernels() {
   static const CpuKernels kernels{SMOLLM_CPU_ISA, RowDequantizer, Dot,      Axpy,
                                   Scale,          DotRows,        AxpyRows, F16ToF32,
                                   F32ToF16,       QuantMatVecFor, QuantizeActivations,
-                                  Q4KX16MatVec()};
+                                  X16MatVec};
   return kernels;
 }
 

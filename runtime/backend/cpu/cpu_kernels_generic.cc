@@ -10,7 +10,7 @@ QuantMatVecFn QuantMatVecFor(GgmlType type) { return ReferenceQuantMatVec(type);
 void QuantizeActivations(GgmlType act_type, const float* x, uint8_t* dst, int64_t n) {
   ReferenceQuantizeActivations(act_type, x, dst, n);
 }
-QuantMatVecFn Q4KX16MatVec() noexcept { return nullptr; }
+QuantMatVecFn X16MatVec(GgmlType) noexcept { return nullptr; }
 }  // namespace generic
 
 const CpuKernels& GenericKernels() { return generic::Kernels(); }

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "runtime/backend/cpu/q4k_x16.h"
+#include "runtime/backend/cpu/x16_layout.h"
 
 namespace smollm::runtime::cpu {
 namespace {
@@ -37,7 +37,8 @@ void QuantMatMul::MatMul(const Weight& w, const Activations& x, const Activation
   const GgmlType act_type = *ActivationTypeFor(w.type);
   const uint64_t act_row_bytes = *RowBytes(act_type, w.cols);
   const auto* weights = static_cast<const uint8_t*>(w.data);
-  const uint64_t group_bytes = Q4KX16GroupBytes(w.cols);
+  const uint64_t group_bytes = x16_rows > 0 ? X16GroupBytes(w.type, w.cols) : 0;
+  const QuantMatVecFn x16_matvec = x16_rows > 0 ? kernels_.x16_matvec(w.type) : nullptr;
   // The GGUF rows after the interleaved groups.
   const uint8_t* plain = weights + x16_rows / kX16Rows * group_bytes - x16_rows * w.row_bytes;
   // Chunks of rows small enough to spread over the threads, large enough that a chunk's
@@ -63,7 +64,7 @@ void QuantMatMul::MatMul(const Weight& w, const Activations& x, const Activation
     // Rows [begin, end) of one kind: all interleaved or all plain.
     const auto run = [&](int64_t begin, int64_t end) {
       const bool x16 = begin < x16_rows;
-      const QuantMatVecFn kernel = x16 ? kernels_.q4k_x16_matvec : matvec;
+      const QuantMatVecFn kernel = x16 ? x16_matvec : matvec;
       for (int64_t col = 0; col < n_tokens; col += kMaxMatVecCols) {
         QuantMatVecArgs args;
         args.weights = x16 ? weights + begin / kX16Rows * group_bytes : plain + begin * w.row_bytes;

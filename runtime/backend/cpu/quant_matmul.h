@@ -28,8 +28,9 @@ class QuantMatMul {
   // out[t][r] = dot(w row r, quantized x[t]), as Backend::MatMul. w.type must be
   // supported and w.cols <= max_cols. A token's result does not depend on the others in
   // x (batch invariance). Not thread-safe: one caller at a time, like the pool.
-  // `x16_rows` (a multiple of 16; Q4_K only, with kernels.q4k_x16_matvec): w.data starts
-  // with that many rows interleaved (q4k_x16.h), the rest follow in the GGUF layout.
+  // `x16_rows` (a multiple of 16; only where kernels.x16_matvec(w.type) exists): w.data
+  // starts with that many rows interleaved (x16_layout.h), the rest follow in the GGUF
+  // layout.
   void MatMul(const Weight& w, const Activations& x, const Activations& out,
               int64_t x16_rows = 0);
 

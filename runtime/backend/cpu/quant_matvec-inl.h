@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "runtime/backend/cpu/q4k_x16.h"
+#include "runtime/backend/cpu/q6k_x16.h"
 #include "runtime/backend/cpu/quant_matvec.h"
 #include "runtime/backend/cpu/quant_matvec_reference.h"
 #include "runtime/quant/scale_search.h"
@@ -289,6 +290,7 @@ struct Q6_KKernel {
 
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 #include "runtime/backend/cpu/q4k_x16_kernel-inl.h"
+#include "runtime/backend/cpu/q6k_x16_kernel-inl.h"
 #endif
 
 }  // namespace
@@ -310,12 +312,13 @@ void QuantizeActivations(GgmlType act_type, const float* x, uint8_t* dst, int64_
   }
 }
 
-QuantMatVecFn Q4KX16MatVec() noexcept {
+QuantMatVecFn X16MatVec(GgmlType type) noexcept {
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
-  return ByColumns<Q4KX16Kernel>;
-#else
-  return nullptr;
+  if (type == GgmlType::kQ4_K) return ByColumns<Q4KX16Kernel>;
+  if (type == GgmlType::kQ6_K) return ByColumns<Q6KX16Kernel>;
 #endif
+  (void)type;
+  return nullptr;
 }
 
 QuantMatVecFn QuantMatVecFor(GgmlType type) {

@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "gtest/gtest.h"
-#include "runtime/backend/cpu/q4k_x16.h"
+#include "runtime/backend/cpu/x16_layout.h"
 #include "runtime/backend/cpu/quant_matvec_reference.h"
 #include "tests/test_support.h"
 #include "tests/unit/backend/backend_test_util.h"
@@ -69,46 +69,49 @@ TEST_P(QuantMatMulTest, EveryBatchSizeGivesEachTokenItsSoloResult) {
   }
 }
 
-// Q4_K interleaved 16 rows at a time (q4k_x16.h), then plain rows (the row count is no
-// multiple of 16): the scalar reference up to float reassociation, and each token's
-// result bit for bit its solo result at every batch size.
-TEST_P(QuantMatMulTest, InterleavedQ4KRowsGiveEachTokenItsSoloResult) {
+// Q4_K and Q6_K interleaved 16 rows at a time (x16_layout.h), then plain rows (the row
+// count is no multiple of 16): the scalar reference up to float reassociation, and each
+// token's result bit for bit its solo result at every batch size.
+TEST_P(QuantMatMulTest, InterleavedRowsGiveEachTokenItsSoloResult) {
   const cpu::CpuKernels& kernels = cpu::KernelsFor(std::get<1>(GetParam()));
-  if (kernels.q4k_x16_matvec == nullptr) GTEST_SKIP() << "no interleaved kernel";
   ThreadPool pool(std::get<0>(GetParam()));
   const int64_t cols = 768, rows = smollm::testing::kSanitizerBuild ? 37 : 165;
   const int64_t x16_rows = rows / cpu::kX16Rows * cpu::kX16Rows;
   cpu::QuantMatMul matmul(pool, cols, kernels);
-  const TestWeight w = MakeWeight(GgmlType::kQ4_K, rows, cols, 13);
-  const uint64_t row_bytes = *RowBytes(GgmlType::kQ4_K, cols);
-  const uint64_t group_bytes = cpu::Q4KX16GroupBytes(cols);
-  std::vector<uint8_t> packed(x16_rows / cpu::kX16Rows * group_bytes + (rows - x16_rows) * row_bytes);
-  for (int64_t g = 0; g < x16_rows / cpu::kX16Rows; ++g) {
-    cpu::InterleaveQ4KX16(&w.bytes[g * cpu::kX16Rows * row_bytes], cols, &packed[g * group_bytes]);
-  }
-  std::memcpy(&packed[x16_rows / cpu::kX16Rows * group_bytes], &w.bytes[x16_rows * row_bytes],
-              (rows - x16_rows) * row_bytes);
-  const Weight weight{GgmlType::kQ4_K, rows, cols, row_bytes, packed.data()};
-  const int64_t max_tokens = 19;
-  std::vector<float> x = RandomFloats(max_tokens * cols, 8);
-  std::vector<float> solo(max_tokens * rows);
-  std::vector<uint8_t> act(*RowBytes(GgmlType::kQ8_K, cols));
-  for (int64_t t = 0; t < max_tokens; ++t) {
-    std::vector<float> one(x.begin() + t * cols, x.begin() + (t + 1) * cols);
-    matmul.MatMul(weight, View(one, 1, cols), Activations{solo.data() + t * rows, 1, rows, rows},
-                  x16_rows);
-    cpu::ReferenceQuantizeActivations(GgmlType::kQ8_K, one.data(), act.data(), cols);
-    for (int64_t r = 0; r < rows; ++r) {
-      const float want = cpu::ReferenceQuantDot(GgmlType::kQ4_K, &w.bytes[r * row_bytes], act.data(), cols);
-      double magnitude = 0;
-      for (int64_t i = 0; i < cols; ++i) magnitude += std::abs(w.dequantized[r * cols + i] * one[i]);
-      ASSERT_NEAR(solo[t * rows + r], want, 1e-5 * (1 + magnitude)) << "token " << t << " row " << r;
+  for (GgmlType type : {GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+    if (kernels.x16_matvec(type) == nullptr) GTEST_SKIP() << "no interleaved kernel";
+    SCOPED_TRACE(NameOf(type));
+    const TestWeight w = MakeWeight(type, rows, cols, 13);
+    const uint64_t row_bytes = *RowBytes(type, cols);
+    const uint64_t group_bytes = cpu::X16GroupBytes(type, cols);
+    std::vector<uint8_t> packed(x16_rows / cpu::kX16Rows * group_bytes + (rows - x16_rows) * row_bytes);
+    for (int64_t g = 0; g < x16_rows / cpu::kX16Rows; ++g) {
+      cpu::InterleaveX16(type, &w.bytes[g * cpu::kX16Rows * row_bytes], cols, &packed[g * group_bytes]);
     }
-  }
-  for (int64_t n_tokens : {2, 5, 8, 9, 19}) {
-    std::vector<float> out(n_tokens * rows, NAN);
-    matmul.MatMul(weight, View(x, n_tokens, cols), View(out, n_tokens, rows), x16_rows);
-    ASSERT_EQ(0, std::memcmp(out.data(), solo.data(), out.size() * sizeof(float))) << "n=" << n_tokens;
+    std::memcpy(&packed[x16_rows / cpu::kX16Rows * group_bytes], &w.bytes[x16_rows * row_bytes],
+                (rows - x16_rows) * row_bytes);
+    const Weight weight{type, rows, cols, row_bytes, packed.data()};
+    const int64_t max_tokens = 19;
+    std::vector<float> x = RandomFloats(max_tokens * cols, 8);
+    std::vector<float> solo(max_tokens * rows);
+    std::vector<uint8_t> act(*RowBytes(GgmlType::kQ8_K, cols));
+    for (int64_t t = 0; t < max_tokens; ++t) {
+      std::vector<float> one(x.begin() + t * cols, x.begin() + (t + 1) * cols);
+      matmul.MatMul(weight, View(one, 1, cols), Activations{solo.data() + t * rows, 1, rows, rows},
+                    x16_rows);
+      cpu::ReferenceQuantizeActivations(GgmlType::kQ8_K, one.data(), act.data(), cols);
+      for (int64_t r = 0; r < rows; ++r) {
+        const float want = cpu::ReferenceQuantDot(type, &w.bytes[r * row_bytes], act.data(), cols);
+        double magnitude = 0;
+        for (int64_t i = 0; i < cols; ++i) magnitude += std::abs(w.dequantized[r * cols + i] * one[i]);
+        ASSERT_NEAR(solo[t * rows + r], want, 1e-5 * (1 + magnitude)) << "token " << t << " row " << r;
+      }
+    }
+    for (int64_t n_tokens : {2, 5, 8, 9, 19}) {
+      std::vector<float> out(n_tokens * rows, NAN);
+      matmul.MatMul(weight, View(x, n_tokens, cols), View(out, n_tokens, rows), x16_rows);
+      ASSERT_EQ(0, std::memcmp(out.data(), solo.data(), out.size() * sizeof(float))) << "n=" << n_tokens;
+    }
   }
 }
 

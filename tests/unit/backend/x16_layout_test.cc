@@ -1,0 +1,169 @@
+// The x16 layouts (Q4_K, Q6_K): interleaving round-trips byte for byte, and the
+// interleaved kernels match the scalar reference on the GGUF rows for every column count,
+// each column bit-identical to its single-column result (batch invariance).
+#include "runtime/backend/cpu/x16_layout.h"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "runtime/backend/cpu/cpu_kernels.h"
+#include "runtime/backend/cpu/quant_matvec_reference.h"
+#include "runtime/quant/dequantize.h"
+#include "runtime/quant/half.h"
+#include "runtime/quant/q4_k.h"
+#include "runtime/quant/q6_k.h"
+#include "tests/test_support.h"
+#include "tests/unit/backend/backend_test_util.h"
+
+namespace smollm::runtime {
+namespace {
+
+constexpr GgmlType kTypes[] = {GgmlType::kQ4_K, GgmlType::kQ6_K};
+
+// Random bytes (every quant and scale bit pattern) with finite random fp16 super-scales
+// (Q4_K: d, dmin at 0 and 2; Q6_K: d at 208).
+std::vector<uint8_t> RandomRows(GgmlType type, int64_t rows, int64_t k, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> w(*RowBytes(type, k) * rows);
+  for (uint8_t& b : w) b = static_cast<uint8_t>(rng());
+  std::normal_distribution<float> dist(0.0f, 0.05f);
+  const uint32_t block_bytes = TraitsOf(type).block_bytes;
+  for (size_t block = 0; block < w.size() / block_bytes; ++block) {
+    for (int offset : type == GgmlType::kQ4_K ? std::vector<int>{0, 2} : std::vector<int>{208}) {
+      const uint16_t h = Fp32ToFp16(dist(rng));
+      std::memcpy(&w[block * block_bytes + offset], &h, 2);
+    }
+  }
+  return w;
+}
+
+// Sum over elements of (|d * scale * q| + |dmin * min|) * |activation| for Q4_K,
+// |d * scale| * (|q| + 32) * |activation| for Q6_K: bounds the size of every float term.
+double Magnitude(GgmlType type, const std::vector<uint8_t>& w, const std::vector<uint8_t>& act,
+                 int64_t row, int col, int64_t k) {
+  const uint64_t w_row_bytes = *RowBytes(type, k);
+  const uint64_t act_row_bytes = *RowBytes(GgmlType::kQ8_K, k);
+  std::vector<float> a(k);
+  EXPECT_TRUE(DequantizeRow(GgmlType::kQ8_K,
+                            std::span<const uint8_t>(&act[col * act_row_bytes], act_row_bytes), a)
+                  .ok());
+  double sum = 0;
+  for (int64_t b = 0; b < k / 256; ++b) {
+    if (type == GgmlType::kQ6_K) {
+      BlockQ6_K blk;
+      std::memcpy(&blk, &w[row * w_row_bytes + b * 210], 210);
+      for (int i = 0; i < 256; ++i) {
+        sum += std::abs(double(Fp16ToFp32(blk.d)) * blk.scales[i / 16]) * (Q6KQuant(blk, i) + 32) *
+               std::abs(a[256 * b + i]);
+      }
+      continue;
+    }
+    BlockQ4_K blk;
+    std::memcpy(&blk, &w[row * w_row_bytes + b * 144], 144);
+    for (int i = 0; i < 256; ++i) {
+      const ScaleMin sm = UnpackScaleMinK(blk.scales, i / 32);
+      const double term = std::abs(double(Fp16ToFp32(blk.d)) * sm.scale * Q4KQuant(blk, i)) +
+                          std::abs(double(Fp16ToFp32(blk.dmin)) * sm.min);
+      sum += term * std::abs(a[256 * b + i]);
+    }
+  }
+  return sum;
+}
+
+std::vector<uint8_t> Interleave(GgmlType type, const std::vector<uint8_t>& plain, int64_t rows,
+                                int64_t k) {
+  const uint64_t row_bytes = *RowBytes(type, k);
+  const uint64_t group_bytes = cpu::X16GroupBytes(type, k);
+  std::vector<uint8_t> packed(rows / cpu::kX16Rows * group_bytes);
+  for (int64_t g = 0; g < rows / cpu::kX16Rows; ++g) {
+    cpu::InterleaveX16(type, &plain[g * cpu::kX16Rows * row_bytes], k, &packed[g * group_bytes]);
+  }
+  return packed;
+}
+
+TEST(X16LayoutTest, DeinterleaveRestoresEveryRow) {
+  for (GgmlType type : kTypes) {
+    for (int64_t k : {256, 768}) {
+      const int64_t rows = 32;
+      const std::vector<uint8_t> plain = RandomRows(type, rows, k, 3);
+      const std::vector<uint8_t> packed = Interleave(type, plain, rows, k);
+      EXPECT_LE(packed.size(), plain.size() * 1.03) << NameOf(type);
+      const uint64_t row_bytes = *RowBytes(type, k);
+      std::vector<uint8_t> row(row_bytes);
+      for (int64_t r = 0; r < rows; ++r) {
+        cpu::DeinterleaveX16Row(type, &packed[r / 16 * cpu::X16GroupBytes(type, k)], k, r % 16,
+                                row.data());
+        ASSERT_EQ(0, std::memcmp(row.data(), &plain[r * row_bytes], row_bytes))
+            << NameOf(type) << " row " << r;
+      }
+    }
+  }
+}
+
+class X16KernelTest : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(X16KernelTest, MatchesReferenceAndIsBatchInvariant) {
+  const GgmlType type = GetParam();
+  if (!cpu::CpuSupports(cpu::CpuIsa::kAvx512)) GTEST_SKIP() << "CPU lacks AVX-512";
+  const cpu::QuantMatVecFn matvec = cpu::KernelsFor(cpu::CpuIsa::kAvx512).x16_matvec(type);
+  ASSERT_NE(matvec, nullptr);
+  EXPECT_EQ(cpu::KernelsFor(cpu::CpuIsa::kAvx2).x16_matvec(type), nullptr);
+  EXPECT_EQ(cpu::KernelsFor(cpu::CpuIsa::kGeneric).x16_matvec(type), nullptr);
+  const int64_t rows = smollm::testing::kSanitizerBuild ? 16 : 48;
+  for (int64_t k : {256, 768, 2304}) {
+    const std::vector<uint8_t> plain = RandomRows(type, rows, k, 11);
+    const std::vector<uint8_t> packed = Interleave(type, plain, rows, k);
+    const uint64_t w_row_bytes = *RowBytes(type, k);
+    const uint64_t act_row_bytes = *RowBytes(GgmlType::kQ8_K, k);
+    const std::vector<float> x = testing::RandomFloats(cpu::kMaxMatVecCols * k, 5);
+    std::vector<uint8_t> act(cpu::kMaxMatVecCols * act_row_bytes);
+    for (int c = 0; c < cpu::kMaxMatVecCols; ++c) {
+      cpu::ReferenceQuantizeActivations(GgmlType::kQ8_K, &x[c * k], &act[c * act_row_bytes], k);
+    }
+    std::vector<float> solo(cpu::kMaxMatVecCols * rows);
+    for (int n_cols = 1; n_cols <= cpu::kMaxMatVecCols; ++n_cols) {
+      SCOPED_TRACE(::testing::Message() << "k=" << k << " cols=" << n_cols);
+      std::vector<float> out(n_cols * rows, NAN);
+      cpu::QuantMatVecArgs args;
+      args.weights = packed.data();
+      args.weight_row_bytes = w_row_bytes;
+      args.rows = rows;
+      args.k = k;
+      args.act = act.data();
+      args.act_row_bytes = act_row_bytes;
+      args.n_cols = n_cols;
+      args.out = out.data();
+      args.out_stride = rows;
+      matvec(args);
+      for (int c = 0; c < n_cols; ++c) {
+        for (int64_t r = 0; r < rows; ++r) {
+          const float got = out[c * rows + r];
+          const float want =
+              cpu::ReferenceQuantDot(type, &plain[r * w_row_bytes], &act[c * act_row_bytes], k);
+          // Exact integer block sums, then float steps reassociated: a few roundings of
+          // the terms' magnitude (the min terms counted apart from the quants').
+          ASSERT_NEAR(got, want, 1e-6 * (k / 32 + 4) * Magnitude(type, plain, act, r, c, k))
+              << "row " << r << " col " << c;
+        }
+      }
+      // Column c alone (n_cols == 1, its activations first) gives the same bits.
+      for (int c = 0; c < n_cols; ++c) {
+        std::vector<float> one(rows, NAN);
+        args.act = act.data() + c * act_row_bytes;
+        args.n_cols = 1;
+        args.out = one.data();
+        matvec(args);
+        ASSERT_EQ(0, std::memcmp(one.data(), &out[c * rows], rows * sizeof(float))) << "col " << c;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, X16KernelTest, ::testing::ValuesIn(kTypes),
+                         [](const auto& info) { return std::string(NameOf(info.param)); });
+
+}  // namespace
+}  // namespace smollm::runtime
