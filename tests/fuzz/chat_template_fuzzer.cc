@@ -1,7 +1,8 @@
 // Fuzzes the chat-template renderers with arbitrary conversations: roles, contents, tool
 // calls and tool lists (JSON parsed and printed as Python would), options, and session
 // turns; and template detection on arbitrary template text. Every error names what is
-// wrong, and a rendering of valid UTF-8 inputs is valid UTF-8.
+// wrong, a rendering of valid UTF-8 inputs is valid UTF-8, and a session's turns add up
+// to the whole conversation's rendering.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstddef>
@@ -101,6 +102,46 @@ void FuzzRenderTurn(Input& in) {
   if (out.ok()) FUZZ_CHECK(turn >= 0, "a negative turn index rendered");
 }
 
+// A session replayed turn by turn (RenderChatTurn, each reply, the end-of-turn token when
+// the reply was closed by it) renders, before each reply, what RenderChat renders for the
+// conversation so far: chat_turns.h's contract. User turns are non-empty valid UTF-8 (the
+// service refuses others); SmolLM3's template strips leading newlines from past replies,
+// the one documented exception, so replies here do not start with one.
+void FuzzSessionReplay(Input& in) {
+  runtime::ChatTurnOptions options;
+  options.family = in.Family();
+  options.system_prompt = in.Text();
+  options.enable_thinking = in.MaybeBool();
+  options.date = runtime::FormatChatDate(2025, 3, 5);
+  const size_t turns = in.fdp.ConsumeIntegralInRange<size_t>(1, 4);
+  std::vector<runtime::ChatMessage> messages;
+  if (!options.system_prompt.empty()) messages.push_back({"system", options.system_prompt});
+  std::string history;
+  bool previous_closed = true;
+  for (size_t k = 0; k < turns; ++k) {
+    std::string user = in.Text();
+    if (user.empty()) user = "?";
+    std::string reply = in.Text();
+    while (!reply.empty() && reply.front() == '\n') reply.erase(0, 1);
+    if (!in.all_utf8) return;
+    absl::StatusOr<std::string> turn =
+        runtime::RenderChatTurn(options, static_cast<int32_t>(k), user, previous_closed);
+    FUZZ_CHECK(turn.ok(), "a valid session turn failed to render");
+    history += *turn;
+    messages.push_back({"user", user});
+    runtime::ChatRenderOptions render;
+    render.enable_thinking = options.enable_thinking;
+    render.date = options.date;
+    absl::StatusOr<std::string> whole = runtime::RenderChat(options.family, messages, render);
+    FUZZ_CHECK(whole.ok(), "a valid conversation failed to render");
+    FUZZ_CHECK(*whole == history, "session turns differ from the whole conversation's text");
+    history += reply;
+    previous_closed = in.fdp.ConsumeBool();
+    if (previous_closed) history += runtime::kChatEndOfTurn;
+    messages.push_back({"assistant", reply});
+  }
+}
+
 }  // namespace
 }  // namespace smollm::fuzz
 
@@ -108,13 +149,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace smollm;
   FuzzedDataProvider fdp(data, size);
   fuzz::Input in{fdp};
-  switch (fdp.ConsumeIntegralInRange<int>(0, 3)) {
+  switch (fdp.ConsumeIntegralInRange<int>(0, 4)) {
     case 0:
     case 1:
       fuzz::FuzzRenderChat(in);
       break;
     case 2:
       fuzz::FuzzRenderTurn(in);
+      break;
+    case 3:
+      fuzz::FuzzSessionReplay(in);
       break;
     default: {
       const std::string text = fdp.ConsumeRemainingBytesAsString();
