@@ -16,7 +16,8 @@ ABSL_FLAG(std::string, host, "0.0.0.0", "address to listen on");
 ABSL_FLAG(int32_t, port, 50051, "gRPC port; 0 = pick a free port (logged in the 'serving' line)");
 ABSL_FLAG(int32_t, metrics_port, 9464, "Prometheus /metrics HTTP port; -1 = off, 0 = pick one");
 ABSL_FLAG(int32_t, threads, 0, "compute threads; 0 = the physical cores");
-ABSL_FLAG(std::string, device, "cpu", "compute device: cpu (cuda[:N] is not served yet)");
+ABSL_FLAG(std::string, device, "cpu",
+          "compute device: cpu, or cuda / cuda:N (a build with the CUDA backend)");
 ABSL_FLAG(int64_t, kv_cache_mib, 1024, "KV cache budget in MiB");
 ABSL_FLAG(int32_t, max_context, 0, "tokens per sequence (prompt + completion); 0 = the model's");
 ABSL_FLAG(int32_t, max_queued_requests, 256,

@@ -8,7 +8,6 @@
 
 #include "absl/synchronization/notification.h"
 #include "google/protobuf/stubs/logging.h"
-#include "runtime/backend/cpu/cpu_backend.h"
 #include "runtime/core/thread_pool.h"
 #include "runtime/engine/engine.h"
 #include "runtime/model/model.h"
@@ -135,9 +134,14 @@ int Run(int argc, char** argv) {
   const runtime::ModelConfig& c = (*model)->config();
   const int threads = options.threads > 0 ? options.threads : PhysicalCores();
   runtime::ThreadPool pool(threads);
-  runtime::CpuBackend backend(pool, std::max(c.d_model, c.d_ffn));
+  absl::StatusOr<std::unique_ptr<runtime::Backend>> backend = CreateBackend(options, c, pool);
+  if (!backend.ok()) {
+    pthread_kill(signal_thread.native_handle(), kStopSignalThread);
+    signal_thread.join();
+    return Fail("device_failed", backend.status());
+  }
   absl::StatusOr<std::unique_ptr<runtime::Engine>> engine =
-      runtime::Engine::Create(**model, backend, EngineOptionsFrom(options));
+      runtime::Engine::Create(**model, **backend, EngineOptionsFrom(options));
   if (!engine.ok()) {
     pthread_kill(signal_thread.native_handle(), kStopSignalThread);
     signal_thread.join();

@@ -3,16 +3,23 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "runtime/backend/cpu/cpu_backend.h"
 #include "service/json_log.h"
+#ifdef SMOLLM_HAVE_CUDA
+#include "runtime/backend/cuda/cuda_backend.h"
+#include "runtime/backend/cuda/cuda_device.h"
+#endif
 
 namespace smollm::service {
 namespace {
@@ -25,19 +32,74 @@ absl::Status Range(absl::string_view flag, int64_t value, int64_t lo, int64_t hi
   return absl::OkStatus();
 }
 
+// OK when this build serves on CUDA and device `ordinal` is present.
+absl::Status CheckCudaDevice(const std::string& flag, int ordinal) {
+#ifdef SMOLLM_HAVE_CUDA
+  absl::StatusOr<std::vector<runtime::cuda::CudaDeviceInfo>> devices =
+      runtime::cuda::ListCudaDevices();
+  if (!devices.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--device ", flag, ": no usable CUDA device (", devices.status().message(), ")"));
+  }
+  if (ordinal >= static_cast<int>(devices->size())) {
+    return absl::FailedPreconditionError(absl::StrCat("--device ", flag, ": this machine has ",
+                                                      devices->size(), " CUDA device(s)"));
+  }
+  return absl::OkStatus();
+#else
+  (void)ordinal;
+  return absl::FailedPreconditionError(absl::StrCat(
+      "--device ", flag,
+      ": this smollm-server was built without the CUDA backend (SMOLLM_WITH_CUDA); "
+      "use --device cpu or a CUDA build"));
+#endif
+}
+
 }  // namespace
+
+absl::StatusOr<DeviceChoice> ParseDevice(absl::string_view device) {
+  if (device == "cpu") return DeviceChoice{};
+  if (device == "cuda") return DeviceChoice{true, 0};
+  int ordinal = -1;
+  absl::string_view number = device;
+  if (absl::ConsumePrefix(&number, "cuda:") && !number.empty() && number.size() <= 3 &&
+      number.find_first_not_of("0123456789") == absl::string_view::npos &&
+      absl::SimpleAtoi(number, &ordinal)) {
+    return DeviceChoice{true, ordinal};
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--device must be 'cpu', 'cuda' or 'cuda:N' (N a device number), got '", device, "'"));
+}
+
+absl::StatusOr<std::unique_ptr<runtime::Backend>> CreateBackend(const ServerOptions& options,
+                                                                const runtime::ModelConfig& config,
+                                                                runtime::ThreadPool& pool) {
+  absl::StatusOr<DeviceChoice> choice = ParseDevice(options.device);
+  if (!choice.ok()) return choice.status();
+  if (!choice->cuda) {
+    return std::make_unique<runtime::CpuBackend>(pool, std::max(config.d_model, config.d_ffn));
+  }
+  if (absl::Status s = CheckCudaDevice(options.device, choice->ordinal); !s.ok()) return s;
+#ifdef SMOLLM_HAVE_CUDA
+  runtime::CudaBackendOptions cuda;
+  cuda.device = choice->ordinal;
+  absl::StatusOr<std::unique_ptr<runtime::CudaBackend>> backend =
+      runtime::CudaBackend::Create(cuda);
+  if (!backend.ok()) return backend.status();
+  return std::unique_ptr<runtime::Backend>(std::move(*backend));
+#else
+  return absl::InternalError("unreachable: CheckCudaDevice refuses CUDA in this build");
+#endif
+}
 
 absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (o.model_path.empty()) {
     return absl::InvalidArgumentError("--model (or SMOLLM_MODEL) is required: a GGUF file");
   }
-  if (o.device != "cpu") {
-    if (absl::StartsWith(o.device, "cuda")) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "--device ", o.device, ": this build serves on the CPU only; use --device cpu"));
-    }
-    return absl::InvalidArgumentError(
-        absl::StrCat("--device must be 'cpu' or 'cuda[:N]', got '", o.device, "'"));
+  absl::StatusOr<DeviceChoice> device = ParseDevice(o.device);
+  if (!device.ok()) return device.status();
+  if (device->cuda) {
+    if (absl::Status s = CheckCudaDevice(o.device, device->ordinal); !s.ok()) return s;
   }
   if (absl::Status s = Range("port", o.port, 0, 65535); !s.ok()) return s;
   if (absl::Status s = Range("metrics_port", o.metrics_port, -1, 65535); !s.ok()) return s;

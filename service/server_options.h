@@ -2,10 +2,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "runtime/backend/backend.h"
+#include "runtime/core/thread_pool.h"
+#include "runtime/model/model_config.h"
 
 namespace smollm::service {
 
@@ -15,7 +21,7 @@ struct ServerOptions {
   int port = 50051;                       // --port; 0 = pick a free port
   int metrics_port = 9464;                // --metrics_port; -1 = off, 0 = pick one
   int threads = 0;                        // --threads; 0 = physical cores
-  std::string device = "cpu";             // --device: "cpu" (cuda[:N] is refused for now)
+  std::string device = "cpu";             // --device: "cpu" or "cuda[:N]"
   int64_t kv_cache_mib = 1024;            // --kv_cache_mib: KV pool budget
   int max_context = 0;                    // --max_context: tokens per sequence; 0 = model's
   int max_queued_requests = 256;          // --max_queued_requests
@@ -39,9 +45,24 @@ struct ServerOptions {
 };
 
 // InvalidArgument naming the flag for a value out of range or a bad combination
-// (e.g. only one of --tls_cert/--tls_key); FailedPrecondition for --device cuda, which
-// this build does not serve yet.
+// (e.g. only one of --tls_cert/--tls_key); FailedPrecondition for --device cuda[:N] when
+// this build has no CUDA backend (SMOLLM_WITH_CUDA) or this machine no such device.
 absl::Status ValidateServerOptions(const ServerOptions& options);
+
+// The compute device of --device: "cpu", "cuda" (device 0) or "cuda:N".
+struct DeviceChoice {
+  bool cuda = false;
+  int ordinal = 0;
+};
+// InvalidArgument naming --device for anything else.
+absl::StatusOr<DeviceChoice> ParseDevice(absl::string_view device);
+
+// The backend that --device names, for `config`'s model: the CPU backend on `pool` (which
+// must outlive it), or the CUDA backend on the chosen device (FailedPrecondition when the
+// build or the machine has none).
+absl::StatusOr<std::unique_ptr<runtime::Backend>> CreateBackend(const ServerOptions& options,
+                                                                const runtime::ModelConfig& config,
+                                                                runtime::ThreadPool& pool);
 
 // "host:port" for a host that may be an IPv6 literal.
 std::string JoinHostPort(const std::string& host, int port);

@@ -219,15 +219,19 @@ void CudaBackend::Attention(const KvCache& cache, int layer, int n_heads, const 
   if (absl::Status s = CheckAttentionShape(cache.shape, n_heads); !s.ok()) return Fail(std::move(s));
   const int group = n_heads / cache.shape.n_kv_heads;
   cuda::PlanAttention(batch.token_seq, cuda::kPrefillQueriesPerBlock / group, plan_);
+  const int n_decode = static_cast<int>(plan_.decode_rows.size());
+  // First: growing the scratch synchronizes and restarts the staging ring.
+  float* partials = n_decode == 0 ? nullptr
+                                  : AttentionScratch(static_cast<uint64_t>(n_decode) * n_heads *
+                                                     cuda::kMaxAttentionSplits *
+                                                     (cache.shape.head_dim + 2));
   const cuda::DeviceStep step{Stage(batch.positions), Stage(batch.token_seq),
                               Stage(batch.page_table_begin), Stage(batch.page_ids)};
   if (!error_.ok()) return;
-  const int n_decode = static_cast<int>(plan_.decode_rows.size());
   if (n_decode > 0) {
     // Every row: no list to stage (a decode-only step).
-    const int32_t* rows = n_decode == q.rows ? nullptr : Stage(std::span<const int32_t>(plan_.decode_rows));
-    float* partials = AttentionScratch(static_cast<uint64_t>(n_decode) * n_heads *
-                                       cuda::kMaxAttentionSplits * (cache.shape.head_dim + 2));
+    const int32_t* rows =
+        n_decode == q.rows ? nullptr : Stage(std::span<const int32_t>(plan_.decode_rows));
     if (!error_.ok()) return;
     Check(cuda::LaunchAttention(stream_.get(), cache.shape, cache.k.data(), cache.v.data(), layer,
                                 n_heads, q, step, cuda::kMaxAttentionSplits, partials, out, rows,
