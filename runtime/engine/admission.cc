@@ -7,6 +7,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/core/status.h"
 
 namespace smollm::runtime {
 namespace {
@@ -27,6 +28,23 @@ std::optional<absl::Duration> RetryAfter(const absl::Status& status) {
   return absl::Milliseconds(millis);
 }
 
+absl::Status CheckCachedPrefix(const SchedulerConfig& config, const CachedPrefix& cached,
+                               int known_tokens) {
+  const int ps = config.page_size;
+  if (cached.tokens < 0 || cached.tokens > known_tokens ||
+      (cached.tokens % ps != 0 && cached.tokens >= known_tokens)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cached.tokens is ", cached.tokens, "; it must be within the sequence's ", known_tokens,
+        " tokens, and a multiple of the page size ", ps, " unless it is short of the last one"));
+  }
+  const int pages = PagesFor(cached.tokens, ps);
+  if (cached.shared_pages < 0 || cached.shared_pages > pages) {
+    return absl::InvalidArgumentError(absl::StrCat("cached.shared_pages is ", cached.shared_pages,
+                                                   "; the cached prefix has ", pages, " pages"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckRequest(const SchedulerConfig& config, const SeqRequest& request) {
   if (request.prompt_tokens < 1) {
     return absl::InvalidArgumentError(absl::StrCat("prompt_tokens is ", request.prompt_tokens,
@@ -36,18 +54,7 @@ absl::Status CheckRequest(const SchedulerConfig& config, const SeqRequest& reque
     return absl::InvalidArgumentError(
         absl::StrCat("max_new_tokens is ", request.max_new_tokens, "; it must be at least 1"));
   }
-  const CachedPrefix& cached = request.cached;
-  if (cached.tokens < 0 || cached.tokens > request.prompt_tokens ||
-      cached.tokens % config.page_size != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cached.tokens is ", cached.tokens, "; it must be a multiple of the page size ",
-        config.page_size, " within the prompt's ", request.prompt_tokens, " tokens"));
-  }
-  if (cached.shared_pages < 0 || cached.shared_pages > cached.tokens / config.page_size) {
-    return absl::InvalidArgumentError(absl::StrCat("cached.shared_pages is ", cached.shared_pages,
-                                                   "; the cached prefix has ",
-                                                   cached.tokens / config.page_size, " pages"));
-  }
+  RETURN_IF_ERROR(CheckCachedPrefix(config, request.cached, request.prompt_tokens));
   const int64_t total = int64_t{request.prompt_tokens} + request.max_new_tokens;
   if (total > config.context_length) {
     return absl::OutOfRangeError(absl::StrCat(

@@ -23,6 +23,12 @@ inline int PagesFor(int64_t tokens, int page_size) {
   return static_cast<int>((tokens + page_size - 1) / page_size);
 }
 
+// A cached prefix of a sequence with `known_tokens` tokens: within them, page aligned
+// unless it stops short of the last one (a session turn's own partly filled page), and at
+// most its pages shared. InvalidArgument naming the field otherwise.
+absl::Status CheckCachedPrefix(const SchedulerConfig& config, const CachedPrefix& cached,
+                               int known_tokens);
+
 // Whether a request can ever run, whatever the load:
 //   InvalidArgument: prompt_tokens < 1, max_new_tokens < 1, or a malformed cached prefix;
 //   OutOfRange: prompt + max_new_tokens exceeds the context, or its pages and the reserve

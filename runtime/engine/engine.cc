@@ -167,9 +167,10 @@ T Engine::Call(std::function<T(EngineCore&)> fn) {
 
 absl::StatusOr<SessionId> Engine::CreateSession(const std::string& principal,
                                                 SessionOptions options,
-                                                std::vector<std::vector<TokenId>> initial_turns) {
+                                                std::vector<std::vector<TokenId>> initial_turns,
+                                                std::optional<SessionId> proposed_id) {
   return Call<absl::StatusOr<SessionId>>([&](EngineCore& core) {
-    return core.CreateSession(principal, std::move(options), initial_turns);
+    return core.CreateSession(principal, std::move(options), initial_turns, proposed_id);
   });
 }
 

@@ -117,8 +117,11 @@ class Engine {
   // prefills them. Besides the store's errors: InvalidArgument for bad sampling or a token
   // outside the vocabulary (naming initial_turns[i]); OutOfRange when they leave no room in
   // the context for another turn (history + 1 new token + 1 generated > context_length).
+  // `proposed_id` names the session instead of a fresh random id (AlreadyExists when a live
+  // session holds it, whoever owns it; see SessionStore::Create).
   absl::StatusOr<SessionId> CreateSession(const std::string& principal, SessionOptions options,
-                                          std::vector<std::vector<TokenId>> initial_turns = {});
+                                          std::vector<std::vector<TokenId>> initial_turns = {},
+                                          std::optional<SessionId> proposed_id = std::nullopt);
   absl::StatusOr<SessionInfo> GetSession(const SessionId& id, const std::string& principal);
   absl::StatusOr<RewindResult> RewindSession(const SessionId& id, const std::string& principal);
   absl::Status DeleteSession(const SessionId& id, const std::string& principal);

@@ -118,7 +118,7 @@ void EngineCore::CancelRequest(RequestId id) {
 
 absl::StatusOr<SessionId> EngineCore::CreateSession(
     const std::string& principal, SessionOptions options,
-    std::span<const std::vector<TokenId>> initial_turns) {
+    std::span<const std::vector<TokenId>> initial_turns, std::optional<SessionId> proposed_id) {
   const int32_t vocab = model_->config().vocab_size;
   RETURN_IF_ERROR(Validate(options.sampling, vocab));
   int64_t total = 0;
@@ -138,7 +138,8 @@ absl::StatusOr<SessionId> EngineCore::CreateSession(
         config_.context_length, " tokens"));
   }
   return store_->Create(principal, std::move(options),
-                        absl::MakeConstSpan(initial_turns.data(), initial_turns.size()));
+                        absl::MakeConstSpan(initial_turns.data(), initial_turns.size()),
+                        proposed_id);
 }
 
 absl::StatusOr<SessionInfo> EngineCore::GetSession(const SessionId& id,

@@ -41,7 +41,8 @@ class EngineCore {
   void AddRequest(RequestId id, GenerateRequest request, std::shared_ptr<TokenSink> sink);
   void CancelRequest(RequestId id);
   absl::StatusOr<SessionId> CreateSession(const std::string& principal, SessionOptions options,
-                                          std::span<const std::vector<TokenId>> initial_turns);
+                                          std::span<const std::vector<TokenId>> initial_turns,
+                                          std::optional<SessionId> proposed_id);
   absl::StatusOr<SessionInfo> GetSession(const SessionId& id, const std::string& principal);
   absl::StatusOr<RewindResult> RewindSession(const SessionId& id, const std::string& principal);
   absl::Status DeleteSession(const SessionId& id, const std::string& principal);
@@ -78,6 +79,7 @@ class EngineCore {
   void SampleOne(Sequence& seq, std::span<const float> logits, absl::Time now,
                  std::vector<SeqId>& finished);
   void RefreshCachedPrefixes();
+  PageTable* OwnSessionKv(Sequence& seq, int32_t cached);
   void RelieveMemory(int pages);
   void Fail(Sequence& seq, absl::Status status);
 

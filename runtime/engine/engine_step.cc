@@ -7,8 +7,17 @@
 
 namespace smollm::runtime {
 
+// The session turn's own retained KV when it covers at least `cached` tokens and stops
+// short of the turn's last token; else null.
+PageTable* EngineCore::OwnSessionKv(Sequence& seq, int32_t cached) {
+  if (seq.held_session_kv == nullptr) return nullptr;
+  PageTable& table = static_cast<EngineSessionKv&>(*seq.held_session_kv).table();
+  const int32_t n = table.n_tokens();
+  if (n == 0 || n < cached || n >= static_cast<int32_t>(seq.tokens.size())) return nullptr;
+  return &table;
+}
+
 void EngineCore::RefreshCachedPrefixes() {
-  if (cache_ == nullptr) return;
   // Only sequences near the front can be admitted this step.
   const std::vector<SeqId> waiting = scheduler_->WaitingOrder();
   const size_t n = std::min<size_t>(waiting.size(), static_cast<size_t>(config_.max_running));
@@ -20,14 +29,37 @@ void EngineCore::RefreshCachedPrefixes() {
     // KV) are outside the free count, so the scheduler does not charge them.
     int32_t shared = 0;
     const int32_t pages =
-        cache_->CountCachedPages(seed_, tokens.first(tokens.size() - 1), &shared);
-    (void)scheduler_->SetCachedPrefix(waiting[i], {pages * config_.page_size, shared});
+        cache_ != nullptr
+            ? cache_->CountCachedPages(seed_, tokens.first(tokens.size() - 1), &shared)
+            : 0;
+    CachedPrefix cached{pages * config_.page_size, shared};
+    // A session turn's own pages, its partly filled last one included, are referenced by
+    // the turn already: all of them are free to take.
+    if (const PageTable* own = OwnSessionKv(*it->second, cached.tokens); own != nullptr) {
+      cached = {own->n_tokens(), own->n_pages()};
+    }
+    (void)scheduler_->SetCachedPrefix(waiting[i], cached);
   }
 }
 
 bool EngineCore::Attach(Sequence& seq, const ScheduledSeq& s, absl::Time now) {
-  seq.table.emplace(*pool_, cache_.get(), seed_);
-  if (s.cached_tokens > 0) {
+  PageTable* own = s.cached_tokens > 0 ? OwnSessionKv(seq, s.cached_tokens) : nullptr;
+  if (own != nullptr &&
+      !std::equal(own->tokens().begin(), own->tokens().end(), seq.tokens.begin())) {
+    own = nullptr;  // not this history's KV (never expected): take the prefix cache's
+  }
+  if (own != nullptr) {
+    // The session's next turn continues its own table: the full pages (shared through the
+    // prefix cache as any) and the private partial page it writes on into.
+    seq.table.emplace(std::move(*own));
+    if (seq.table->n_tokens() > s.cached_tokens &&
+        seq.table->Truncate(s.cached_tokens) != s.cached_tokens) {
+      return false;
+    }
+  } else {
+    seq.table.emplace(*pool_, cache_.get(), seed_);
+  }
+  if (own == nullptr && s.cached_tokens > 0) {
     absl::StatusOr<int32_t> matched = seq.table->MatchPrefix(seq.tokens);
     if (!matched.ok() || *matched < s.cached_tokens) return false;
     if (*matched > s.cached_tokens) seq.table->Truncate(s.cached_tokens);

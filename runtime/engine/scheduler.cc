@@ -26,9 +26,12 @@ bool Scheduler::RanksAbove(const SeqState& a, const SeqState& b) {
 }
 
 int Scheduler::UsableCachedTokens(const SeqState& s) const {
+  // A prefix short of the last known token is used whole, partial last page included (a
+  // session's own pages); a longer one is cut back to whole pages, since only a page held
+  // by this sequence alone may be cut inside.
+  if (s.request.cached.tokens <= s.known_tokens - 1) return s.request.cached.tokens;
   const int ps = config_.page_size;
-  const int limit = (s.known_tokens - 1) / ps * ps;
-  return std::min(s.request.cached.tokens, limit);
+  return (s.known_tokens - 1) / ps * ps;
 }
 
 int64_t Scheduler::PendingTokens(const SeqState& s) const {
@@ -101,17 +104,7 @@ absl::Status Scheduler::SetCachedPrefix(SeqId id, const CachedPrefix& cached) {
     return absl::FailedPreconditionError(
         absl::StrCat("sequence ", id, " is running; its cached prefix is fixed at admission"));
   }
-  const int ps = config_.page_size;
-  if (cached.tokens < 0 || cached.tokens > s.known_tokens || cached.tokens % ps != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cached.tokens is ", cached.tokens, "; it must be a multiple of the page size ", ps,
-        " within the sequence's ", s.known_tokens, " tokens"));
-  }
-  if (cached.shared_pages < 0 || cached.shared_pages > cached.tokens / ps) {
-    return absl::InvalidArgumentError(absl::StrCat("cached.shared_pages is ", cached.shared_pages,
-                                                   "; the cached prefix has ", cached.tokens / ps,
-                                                   " pages"));
-  }
+  RETURN_IF_ERROR(CheckCachedPrefix(config_, cached, s.known_tokens));
   queued_tokens_ -= PendingTokens(s);
   s.request.cached = cached;
   queued_tokens_ += PendingTokens(s);

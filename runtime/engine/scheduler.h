@@ -69,7 +69,8 @@ class Scheduler {
   // Refreshes a waiting sequence's cached prefix (the prefix cache changes between steps,
   // and a preempted sequence starts with none). Call before Schedule for the sequences it
   // may admit: Schedule trusts it. NotFound; FailedPrecondition when the sequence is not
-  // waiting; InvalidArgument for a prefix that is not page aligned or exceeds its tokens.
+  // waiting; InvalidArgument for a prefix beyond its tokens, or one not page aligned that
+  // reaches its last token.
   absl::Status SetCachedPrefix(SeqId id, const CachedPrefix& cached);
 
   // Plans one step. FailedPrecondition while the previous plan awaits Update;
@@ -123,8 +124,8 @@ class Scheduler {
   }
   // Whether a ranks above b (kept first in running_, preempted last).
   static bool RanksAbove(const SeqState& a, const SeqState& b);
-  // The cached prefix admission may use: page aligned and short of the last known token,
-  // so the final chunk runs at least one token and yields logits.
+  // The cached prefix admission may use: short of the last known token, so the final
+  // chunk runs at least one token and yields logits (cut back to whole pages if needed).
   int UsableCachedTokens(const SeqState& s) const;
   // Tokens a waiting sequence still has to prefill.
   int64_t PendingTokens(const SeqState& s) const;

@@ -198,8 +198,8 @@ void Scheduler::AdmitWaiting(StepBudget& b, StepPlan& plan) {
     }
     // Cached pages come out of the free count unless already referenced elsewhere; if the
     // usable prefix dropped pages, assume the dropped ones were the shared ones.
-    const int cached_pages = cached / ps;
-    const int dropped = s.request.cached.tokens / ps - cached_pages;
+    const int cached_pages = PagesFor(cached, ps);
+    const int dropped = PagesFor(s.request.cached.tokens, ps) - cached_pages;
     const int shared = std::max(0, s.request.cached.shared_pages - dropped);
     const int new_pages = PagesFor(cached + n, ps) - cached_pages;
     const int charge = cached_pages - shared + new_pages;

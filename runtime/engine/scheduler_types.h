@@ -42,7 +42,10 @@ absl::Status ValidateSchedulerConfig(const SchedulerConfig& config);
 
 // A prompt prefix whose KV pages are already resident in the prefix cache.
 struct CachedPrefix {
-  int tokens = 0;  // leading prompt tokens covered by cached pages; a multiple of page_size
+  // Leading prompt tokens covered by cached pages: a multiple of page_size, except for a
+  // session turn's own retained KV, whose private last page may be partly filled (the turn
+  // writes on into it); such a prefix must then stop short of the last known token.
+  int tokens = 0;
   // Of those pages, how many are already referenced elsewhere (a running sequence, a
   // session, a session turn's retained KV) and therefore not counted in
   // KvBudget::free_pages: taking them costs no free page. The engine fills it from the
@@ -77,8 +80,9 @@ struct ScheduledSeq {
   int n_tokens = 0;       // >= 1: 1 for a decode, up to prefill_chunk for a prefill chunk
   int new_pages = 0;      // pages to allocate and append to its page table first
   bool admitted = false;  // newly admitted (or re-admitted after preemption) this step
-  // Admitted only: leading tokens reused from the prefix cache; attach their
-  // cached_tokens / page_size pages before allocating new_pages. Equals first_token.
+  // Admitted only: leading tokens reused from the prefix cache (or a session's retained
+  // KV); attach their ceil(cached_tokens / page_size) pages before allocating new_pages.
+  // Equals first_token.
   int cached_tokens = 0;
   bool samples = false;  // the chunk reaches the last known token: sample one token
 };

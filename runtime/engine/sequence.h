@@ -1,6 +1,7 @@
 // One request's state on the engine thread: tokens, page table, sampler, stop criteria, sink.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -63,11 +64,16 @@ struct Sequence {
 };
 
 // The retained KV of a session between turns: its page table (destroying it releases the
-// pages, on the engine thread).
+// pages, on the engine thread). Its full pages are in the prefix cache like any others;
+// its partly filled last page is private, and the session's next turn adopts the whole
+// table and writes on into that page (EngineCore::Attach), so nothing is recomputed.
 class EngineSessionKv final : public SessionKv {
  public:
   explicit EngineSessionKv(PageTable table) : table_(std::move(table)) {}
   PageTable& table() { return table_; }
+  int64_t KeepLeading(int64_t tokens) override {
+    return table_.Truncate(static_cast<int32_t>(std::min<int64_t>(tokens, table_.n_tokens())));
+  }
 
  private:
   PageTable table_;

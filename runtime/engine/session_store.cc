@@ -72,9 +72,23 @@ absl::StatusOr<SessionStore> SessionStore::Make(SessionStoreOptions options) {
 
 absl::StatusOr<SessionId> SessionStore::Create(absl::string_view principal,
                                                SessionOptions options,
-                                               absl::Span<const std::vector<TokenId>> initial_turns) {
+                                               absl::Span<const std::vector<TokenId>> initial_turns,
+                                               std::optional<SessionId> proposed_id) {
   const absl::Time now = Now();
   ExpireIdleAt(now);
+  if (proposed_id.has_value()) {
+    auto it = sessions_.find(*proposed_id);
+    // An expired session's id is free again (ExpireIdleAt stops at the first live one).
+    if (it != sessions_.end() && Expired(*it->second, now)) {
+      Remove(*it->second, counters_.expired_total);
+      it = sessions_.end();
+    }
+    // Whoever holds it: the answer is the same for every principal, and names nobody.
+    if (it != sessions_.end()) {
+      return absl::AlreadyExistsError(
+          "the proposed session id is already in use; propose a fresh random one");
+    }
+  }
   ASSIGN_OR_RETURN(const int64_t initial_tokens, CheckInitialTurns(initial_turns));
   const int32_t per_principal = options_.max_sessions_per_principal;
   if (per_principal > 0) {
@@ -93,7 +107,7 @@ absl::StatusOr<SessionId> SessionStore::Create(absl::string_view principal,
                                            ") are generating a turn"));
   }
   SessionId id;
-  for (int draw = 1;; ++draw) {
+  for (int draw = 1; !proposed_id.has_value(); ++draw) {
     ASSIGN_OR_RETURN(id, options_.id_source());
     if (!sessions_.contains(id)) break;
     if (draw == kMaxIdDraws) {
@@ -102,6 +116,7 @@ absl::StatusOr<SessionId> SessionStore::Create(absl::string_view principal,
                                               "random source is broken"));
     }
   }
+  if (proposed_id.has_value()) id = *proposed_id;
   if (at_cap) Remove(*idle_lru_.front(), counters_.evicted_total);
 
   auto session = std::make_unique<Session>();
@@ -361,6 +376,7 @@ SessionInfo SessionStore::Snapshot(const Session& session) const {
 }
 
 void SessionStore::Retain(Session& session, std::unique_ptr<SessionKv> kv, int64_t tokens) {
+  if (kv != nullptr && tokens > 0) tokens = kv->KeepLeading(tokens);
   if (tokens == 0) kv.reset();  // nothing valid in it: give its pages back now
   session.cached_tokens = kv != nullptr ? tokens : 0;
   session.kv = std::move(kv);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,9 +74,14 @@ class SessionStore {
   // turn: InvalidArgument for an empty one (naming initial_turns[i]); OutOfRange when they
   // alone pass max_total_history_tokens; ResourceExhausted (with a retry hint) when they fit
   // only after evicting generating sessions; other idle sessions are evicted to make room.
+  // `proposed_id`, when given, is the new session's id instead of a fresh random one (a
+  // client picks it so that the load balancer routes the opening stream by it, as it will
+  // route every later one). AlreadyExists when a live session holds it, whoever its
+  // principal: the message names nobody, and the caller never reaches that session.
   // On error nothing changes.
   absl::StatusOr<SessionId> Create(absl::string_view principal, SessionOptions options,
-                                   absl::Span<const std::vector<TokenId>> initial_turns = {});
+                                   absl::Span<const std::vector<TokenId>> initial_turns = {},
+                                   std::optional<SessionId> proposed_id = std::nullopt);
 
   // A snapshot; does not count as use (the TTL clock keeps running). NotFound,
   // PermissionDenied as described above.
@@ -159,8 +165,8 @@ class SessionStore {
   absl::StatusOr<Session*> FindRunning(const SessionId& id);
   SessionInfo Snapshot(const Session& session) const;
 
-  // Keeps `kv` with its first `tokens` valid, releasing it when that is none: a session
-  // holds a KV exactly when it has cached tokens.
+  // Keeps `kv` with its first `tokens` valid (SessionKv::KeepLeading releases the rest),
+  // releasing it when that is none: a session holds a KV exactly when it has cached tokens.
   void Retain(Session& session, std::unique_ptr<SessionKv> kv, int64_t tokens);
   void MarkIdle(Session& session, absl::Time now);  // -> back of the LRU list
   void MarkGenerating(Session& session);            // out of the LRU list

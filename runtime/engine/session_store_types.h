@@ -32,6 +32,11 @@ absl::string_view SessionStateName(SessionState state);  // "idle", "generating"
 class SessionKv {
  public:
   virtual ~SessionKv() = default;
+  // Keeps the KV of at most the first `tokens` history tokens and releases the rest now
+  // (a rewound or cancelled turn's pages); returns how many stay valid, which may be
+  // fewer when a shared page cannot be cut inside. The store calls it whenever it takes
+  // the KV back. The default keeps everything it is told to and releases nothing.
+  virtual int64_t KeepLeading(int64_t tokens) { return tokens; }
 };
 
 // Chosen when a session is created; fixed for its life. The store keeps them for the

@@ -18,7 +18,11 @@ TEST(CheckRequest, RefusesMalformedRequests) {
   EXPECT_EQ(CheckRequest(c, Request(1, 0, 10)).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(CheckRequest(c, Request(1, 10, 0)).code(), absl::StatusCode::kInvalidArgument);
   SeqRequest r = Request(1, 100, 10);
-  r.cached = {10, 0};
+  r.cached = {100, 0};  // not page aligned and not short of the last token
+  EXPECT_EQ(CheckRequest(c, r).code(), absl::StatusCode::kInvalidArgument);
+  r.cached = {10, 1};  // a partly filled page short of the last token: allowed
+  EXPECT_TRUE(CheckRequest(c, r).ok());
+  r.cached = {10, 2};
   EXPECT_EQ(CheckRequest(c, r).code(), absl::StatusCode::kInvalidArgument);
   r.cached = {112, 0};
   EXPECT_EQ(CheckRequest(c, r).code(), absl::StatusCode::kInvalidArgument);

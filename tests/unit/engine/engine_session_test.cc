@@ -168,6 +168,13 @@ TEST(EngineSessionTest, IdleSessionKvMakesRoomAndItsNextTurnRecomputesTheSameTok
   Outcome expected = RunRequest(*fresh.engine, {full, Greedy(8)});
   ASSERT_TRUE(expected.ended);
   EXPECT_EQ(out2.tokens, expected.tokens);
+
+  // Its pages all come back when it closes.
+  ASSERT_TRUE(e.DeleteSession(*a, "alice").ok());
+  ASSERT_TRUE(e.WaitUntilIdle(absl::Seconds(10)));
+  const EngineStats s = e.Stats();
+  EXPECT_EQ(s.kv_pages_used, 0);
+  EXPECT_EQ(s.kv_pages_free + s.kv_pages_cached, s.kv_pages_total);
 }
 
 // A turn's own retained KV is referenced by the turn: the scheduler must not charge those
@@ -182,10 +189,11 @@ TEST(EngineSessionTest, ATurnsRetainedPagesAreNotChargedTwice) {
   ASSERT_TRUE(a.ok()) << a.status();
   std::vector<TokenId> history;
   Turn(e, *a, RandomPrompt(rng, 150), 8, &history);  // 10 of the 20 pages stay with A
-  // 218 tokens need 14 pages: 9 cached full pages plus 5 new, within the 10 free.
+  // 218 tokens need 14 pages: A's own 10 (157 tokens, the last page partly filled) plus 4
+  // new, within the 10 free.
   Outcome out2 = Turn(e, *a, RandomPrompt(rng, 60), 8, &history, absl::Seconds(60));
   ASSERT_TRUE(out2.ended) << "the turn was never admitted";
-  EXPECT_EQ(out2.final.usage.cached_tokens, 144);
+  EXPECT_EQ(out2.final.usage.cached_tokens, 157);
   EXPECT_EQ(out2.tokens.size(), 8u);
   EXPECT_EQ(e.Stats().session_kv_dropped, 0);
 }

@@ -345,13 +345,37 @@ TEST(Scheduler, AFullyCachedPromptRecomputesItsLastPage) {
   EXPECT_TRUE(plan.seqs[0].samples);
 }
 
+// A session turn writes on into its own partly filled last page: no page is charged for
+// the prefix, and only the pages past the partial one are new.
+TEST(Scheduler, APartialLastPageOfTheTurnsOwnIsUsedWhole) {
+  Driver d(SmallConfig());
+  SeqRequest r = Request(1, 70, 4);
+  r.cached = {37, 3};  // pages 0..2, the third holding 5 of its 16 tokens
+  ASSERT_TRUE(d.scheduler().Submit(r).ok());
+  EXPECT_EQ(d.scheduler().stats().queued_tokens, 33);
+  StepPlan plan = d.Plan();
+  ASSERT_EQ(plan.seqs.size(), 1u);
+  const ScheduledSeq& s = plan.seqs[0];
+  EXPECT_EQ(s.cached_tokens, 37);
+  EXPECT_EQ(s.first_token, 37);
+  EXPECT_EQ(s.n_tokens, 33);
+  EXPECT_EQ(s.new_pages, 2);  // pages 3 and 4 hold tokens 48..69
+  EXPECT_EQ(plan.n_charged_pages, 2);
+  d.Apply(plan);
+  EXPECT_EQ(d.scheduler().Find(1)->pages_held, 5);
+}
+
 TEST(Scheduler, SetCachedPrefixChecksItsInput) {
   SchedulerConfig c = SmallConfig();
   c.max_running = 1;
   Driver d(c);
   ASSERT_TRUE(d.scheduler().Submit(Request(1, 100, 4)).ok());
   ASSERT_TRUE(d.scheduler().Submit(Request(2, 100, 4)).ok());
-  EXPECT_EQ(d.scheduler().SetCachedPrefix(2, {20, 0}).code(), absl::StatusCode::kInvalidArgument);
+  // A partly filled last page is allowed short of the last token only.
+  EXPECT_EQ(d.scheduler().SetCachedPrefix(2, {100, 0}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(d.scheduler().SetCachedPrefix(2, {20, 3}).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(d.scheduler().SetCachedPrefix(2, {20, 2}).ok());
+  EXPECT_EQ(d.scheduler().stats().queued_tokens, 100 + 80);
   EXPECT_EQ(d.scheduler().SetCachedPrefix(2, {112, 0}).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(d.scheduler().SetCachedPrefix(2, {32, 3}).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(d.scheduler().SetCachedPrefix(9, {32, 0}).code(), absl::StatusCode::kNotFound);

@@ -328,6 +328,38 @@ TEST_F(SessionLimitsTest, IdCollisionsAreRedrawnAndASourceStuckOnOneIdFails) {
   EXPECT_EQ(store.size(), 2u);
 }
 
+// A client-proposed id names the session unless a live one holds it: then AlreadyExists
+// for every principal, naming nobody and changing nothing; an expired holder frees it.
+TEST_F(SessionLimitsTest, AProposedIdIsTakenOnlyWhenFree) {
+  SessionStoreOptions options = OptionsOn(clock_);
+  options.id_source = []() -> absl::StatusOr<SessionId> {
+    return absl::UnavailableError("a proposed id must not draw one");
+  };
+  SessionStore store = MakeStore(options);
+  const SessionId x = *SessionId::Parse("0123456789abcdef0123456789abcdef");
+  SessionOptions alices;
+  alices.system_prompt = "alice's";
+  ASSERT_EQ(*store.Create("alice", alices, {}, x), x);
+  for (const char* who : {"alice", "bob"}) {
+    auto taken = store.Create(who, SessionOptions{}, {{5, 6, 7}}, x);
+    EXPECT_EQ(taken.status().code(), absl::StatusCode::kAlreadyExists) << who;
+    EXPECT_FALSE(MessageContains(taken.status(), "alice")) << taken.status();
+  }
+  EXPECT_EQ(store.size(), 1u);
+  auto info = store.Get(x, "alice");
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->options.system_prompt, "alice's");
+  EXPECT_EQ(info->history_tokens, 0);
+  EXPECT_EQ(store.stats().created_total, 1);
+
+  clock_.Advance(options.idle_ttl);  // expired: the id is free again
+  auto again = store.Create("bob", SessionOptions{}, {{5, 6, 7}}, x);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(store.Get(x, "bob")->history_tokens, 3);
+  EXPECT_EQ(store.Get(x, "alice").status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(store.stats().expired_total, 1);
+}
+
 TEST_F(SessionLimitsTest, MovedStoreKeepsSessionsAndOrder) {
   SessionStoreOptions options = OptionsOn(clock_);
   options.max_sessions = 2;
