@@ -14,6 +14,8 @@ namespace smollm::runtime {
 namespace {
 // About 50-100 microseconds of spinning before a worker sleeps.
 constexpr int kSpinIterations = 20000;
+// A chunk index no loop reaches: claim_ holds it while a loop is being set up.
+constexpr uint64_t kNoChunk = 0xffffffffu;
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
@@ -35,7 +37,7 @@ void ThreadPool::RunChunks(uint32_t epoch, int thread_index) {
   for (;;) {
     if (static_cast<uint32_t>(claim >> 32) != epoch) return;  // a newer loop: not ours
     const int64_t chunk = static_cast<int64_t>(claim & 0xffffffffu);
-    if (chunk >= n_chunks_.load(std::memory_order_relaxed)) return;
+    if (chunk >= n_chunks_.load(std::memory_order_acquire)) return;
     if (!claim_.compare_exchange_weak(claim, claim + 1, std::memory_order_acq_rel,
                                       std::memory_order_acquire)) {
       continue;  // `claim` now holds the current value
@@ -55,13 +57,18 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain,
     for (int64_t begin = 0; begin < n; begin += grain) fn(begin, std::min(n, begin + grain), 0);
     return;
   }
+  const uint32_t epoch = epoch_.load(std::memory_order_relaxed) + 1;
+  // Retire the last loop before its fields change. A worker can still be in RunChunks for
+  // it (every chunk done, claim_ at "chunk n_chunks"): had n_chunks_ grown first, its next
+  // claim would succeed under the old epoch and run a chunk of this loop twice, reading
+  // fn_ while it is written. Whoever sees the new n_chunks_ (acquire) now fails that claim.
+  claim_.store(static_cast<uint64_t>(epoch) << 32 | kNoChunk, std::memory_order_relaxed);
   fn_ = &fn;
   n_ = n;
   grain_ = grain;
   const int64_t n_chunks = (n + grain - 1) / grain;
-  n_chunks_.store(n_chunks, std::memory_order_relaxed);
+  n_chunks_.store(n_chunks, std::memory_order_release);
   done_chunks_.store(0, std::memory_order_relaxed);
-  const uint32_t epoch = epoch_.load(std::memory_order_relaxed) + 1;
   claim_.store(static_cast<uint64_t>(epoch) << 32, std::memory_order_release);
   {
     // Publishing under the mutex pairs with the sleeping workers' predicate check.

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/test_support.h"
 
 namespace smollm::runtime {
 namespace {
@@ -40,6 +41,22 @@ TEST(ThreadPool, ManyShortLoops) {
     for (int64_t p : partial) total += p;
   }
   EXPECT_EQ(total, 2000 * 45);
+}
+
+// A worker that finished the last chunk of one loop must not claim a chunk of the next
+// (with more chunks) before it is published: that chunk would run twice, the second time
+// racing with the caller setting the loop up.
+TEST(ThreadPool, ALoopWithMoreChunksAfterAShortOneRunsEachChunkOnce) {
+  ThreadPool pool(4);
+  const int loops = testing::kSanitizerBuild ? 2000 : 20000;
+  for (int iter = 0; iter < loops; ++iter) {
+    const int64_t n = iter % 2 == 0 ? 2 : 64;
+    std::vector<std::atomic<int>> hits(n);
+    pool.ParallelFor(n, 1, [&](int64_t begin, int64_t end, int) {
+      for (int64_t i = begin; i < end; ++i) hits[i].fetch_add(1);
+    });
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "loop " << iter << " index " << i;
+  }
 }
 
 TEST(ThreadPool, EmptyLoopIsANoOp) {
