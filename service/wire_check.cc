@@ -58,10 +58,11 @@ class Walker {
     }
     absl::flat_hash_map<int, int> seen;  // field number -> occurrences so far
     while (true) {
+      if (in_.BytesUntilLimit() == 0) return true;
       const int at = in_.CurrentPosition();
       const uint32_t tag = in_.ReadTag();
-      if (tag == 0) {
-        if (in_.BytesUntilLimit() == 0) return true;
+      // A tag is a varint of at most 5 bytes; 0 means it was cut off or overlong.
+      if (tag == 0 || in_.CurrentPosition() - at > 5) {
         return Malformed(path, "an invalid tag", at);
       }
       const int number = WireFormatLite::GetTagFieldNumber(tag);
@@ -76,7 +77,7 @@ class Walker {
           WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
       if (field != nullptr && delimited &&
           (field->type() == FieldDescriptor::TYPE_STRING ||
-           field->type() == FieldDescriptor::TYPE_MESSAGE)) {
+           field->type() == FieldDescriptor::TYPE_MESSAGE || field->is_packable())) {
         if (!Delimited(*field, field_path, depth)) return false;
       } else if (!WireFormatLite::SkipField(&in_, tag)) {
         return Malformed(field_path, "a truncated or malformed value", at);
@@ -103,6 +104,7 @@ class Walker {
       in_.PopLimit(limit);
       return true;
     }
+    if (field.type() != FieldDescriptor::TYPE_STRING) return Packed(field, path, length);
     std::string value;
     in_.ReadString(&value, static_cast<int>(length));
     // proto3 strings must be UTF-8; proto2 ones are not checked by the parser.
@@ -113,6 +115,32 @@ class Walker {
         return false;
       }
     }
+    return true;
+  }
+
+  // A packed repeated scalar: whole varints, or a whole number of fixed-size values.
+  bool Packed(const FieldDescriptor& field, const std::string& path, uint32_t length) {
+    const int at = in_.CurrentPosition();
+    const WireFormatLite::WireType type =
+        WireFormatLite::WireTypeForFieldType(static_cast<WireFormatLite::FieldType>(field.type()));
+    if (type != WireFormatLite::WIRETYPE_VARINT) {
+      const uint32_t size = type == WireFormatLite::WIRETYPE_FIXED32 ? 4 : 8;
+      if (length % size != 0) {
+        return Malformed(path, absl::StrCat("a packed length of ", length,
+                                            " bytes, not a multiple of ", size),
+                         at);
+      }
+      in_.Skip(static_cast<int>(length));
+      return true;
+    }
+    const auto limit = in_.PushLimit(static_cast<int>(length));
+    while (in_.BytesUntilLimit() > 0) {
+      uint64_t value = 0;
+      if (!in_.ReadVarint64(&value)) {
+        return Malformed(path, "a truncated or malformed packed varint", at);
+      }
+    }
+    in_.PopLimit(limit);
     return true;
   }
 
