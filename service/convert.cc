@@ -3,8 +3,11 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <utility>
 
 #include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/core/status.h"
 #include "runtime/tokenizer/utf8.h"
@@ -17,78 +20,22 @@ std::string Path(absl::string_view prefix, absl::string_view field) {
   return prefix.empty() ? std::string(field) : absl::StrCat(prefix, ".", field);
 }
 
-// NaN fails every comparison, so `!(lo <= x && x <= hi)` also rejects it.
-absl::Status CheckRange(float value, float lo, float hi, absl::string_view field) {
-  if (!(lo <= value && value <= hi)) {
-    return FieldError(field, absl::StrCat("must be a finite number in [", lo, ", ", hi,
-                                          "], got ", value));
+// A runtime::Validate error readdressed to the request: the SamplingParams field it
+// names becomes the proto field path ("top_p" under "sampling" -> "sampling.top_p";
+// stop_strings is the proto's `stop`; top_logprobs lives in LogprobOptions).
+absl::Status ToRequestField(const absl::Status& status, absl::string_view sampling_path,
+                            absl::string_view logprobs_path) {
+  std::optional<runtime::SamplingFieldError> error = runtime::GetSamplingFieldError(status);
+  if (!error.has_value()) return status;
+  constexpr absl::string_view kStopStrings = "stop_strings";
+  std::string field = std::move(error->field);
+  absl::string_view prefix = sampling_path;
+  if (absl::StartsWith(field, kStopStrings)) {
+    field.replace(0, kStopStrings.size(), "stop");
+  } else if (field == "top_logprobs") {
+    prefix = logprobs_path;
   }
-  return absl::OkStatus();
-}
-
-absl::Status CheckIntRange(int64_t value, int64_t lo, int64_t hi, absl::string_view field) {
-  if (value < lo || value > hi) {
-    return FieldError(field, absl::StrCat("must be in [", lo, ", ", hi, "], got ", value));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckTokenId(int32_t id, int32_t vocab_size, absl::string_view field) {
-  if (id < 0 || id >= vocab_size) {
-    return FieldError(field, absl::StrCat("token id ", id, " is outside the vocabulary [0, ",
-                                          vocab_size, ")"));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ApplyLogitBias(const v1::SamplingParams& proto, absl::string_view path,
-                            int32_t vocab_size, runtime::SamplingParams* out) {
-  const std::string field = Path(path, "logit_bias");
-  if (proto.logit_bias_size() > runtime::kMaxLogitBiasEntries) {
-    return FieldError(field, absl::StrCat("has ", proto.logit_bias_size(),
-                                          " entries; the limit is ",
-                                          runtime::kMaxLogitBiasEntries));
-  }
-  if (proto.logit_bias_size() == 0) return absl::OkStatus();
-  out->logit_bias.clear();
-  for (const auto& [id, bias] : proto.logit_bias()) {
-    RETURN_IF_ERROR(CheckTokenId(id, vocab_size, absl::StrCat(field, "[", id, "]")));
-    const bool ban = std::isinf(bias) && bias < 0;
-    if (!ban && !(std::abs(bias) <= runtime::kMaxAbsLogitBias)) {
-      return FieldError(absl::StrCat(field, "[", id, "]"),
-                        absl::StrCat("bias must be in [-", runtime::kMaxAbsLogitBias, ", ",
-                                     runtime::kMaxAbsLogitBias, "] or -inf, got ", bias));
-    }
-    out->logit_bias[id] = bias;
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ApplyStops(const v1::SamplingParams& proto, absl::string_view path,
-                        int32_t vocab_size, runtime::SamplingParams* out) {
-  const std::string stop = Path(path, "stop");
-  if (proto.stop_size() > runtime::kMaxStopStrings) {
-    return FieldError(stop, absl::StrCat("has ", proto.stop_size(), " strings; the limit is ",
-                                         runtime::kMaxStopStrings));
-  }
-  for (int i = 0; i < proto.stop_size(); ++i) {
-    RETURN_IF_ERROR(CheckText(proto.stop(i), absl::StrCat(stop, "[", i, "]"),
-                                 runtime::kMaxStopStringBytes, /*allow_empty=*/false));
-  }
-  if (proto.stop_size() > 0) out->stop_strings.assign(proto.stop().begin(), proto.stop().end());
-  const std::string ids = Path(path, "stop_token_ids");
-  if (proto.stop_token_ids_size() > runtime::kMaxStopTokenIds) {
-    return FieldError(ids, absl::StrCat("has ", proto.stop_token_ids_size(),
-                                        " ids; the limit is ", runtime::kMaxStopTokenIds));
-  }
-  for (int i = 0; i < proto.stop_token_ids_size(); ++i) {
-    RETURN_IF_ERROR(
-        CheckTokenId(proto.stop_token_ids(i), vocab_size, absl::StrCat(ids, "[", i, "]")));
-  }
-  if (proto.stop_token_ids_size() > 0) {
-    out->stop_token_ids.assign(proto.stop_token_ids().begin(), proto.stop_token_ids().end());
-  }
-  return absl::OkStatus();
+  return FieldError(Path(prefix, field), error->description);
 }
 
 }  // namespace
@@ -108,62 +55,42 @@ absl::Status CheckText(absl::string_view text, absl::string_view field, int64_t 
 
 absl::Status ApplySampling(const v1::SamplingParams& p, absl::string_view path,
                            int32_t vocab_size, runtime::SamplingParams* out) {
-  if (p.has_temperature()) {
-    RETURN_IF_ERROR(
-        CheckRange(p.temperature(), 0, runtime::kMaxTemperature, Path(path, "temperature")));
-    out->temperature = p.temperature();
+  runtime::SamplingParams params = *out;
+  if (p.has_temperature()) params.temperature = p.temperature();
+  if (p.has_top_k()) params.top_k = p.top_k();
+  if (p.has_top_p()) params.top_p = p.top_p();
+  if (p.has_min_p()) params.min_p = p.min_p();
+  if (p.has_repetition_penalty()) params.repetition_penalty = p.repetition_penalty();
+  if (p.has_repetition_window()) params.repetition_window = p.repetition_window();
+  if (p.has_presence_penalty()) params.presence_penalty = p.presence_penalty();
+  if (p.has_frequency_penalty()) params.frequency_penalty = p.frequency_penalty();
+  if (p.has_seed()) params.seed = p.seed();
+  if (p.has_max_tokens()) params.max_tokens = p.max_tokens();
+  // Lists replace the base's when given (their size is bounded by the message size).
+  if (p.logit_bias_size() > 0) {
+    params.logit_bias.clear();
+    for (const auto& [id, bias] : p.logit_bias()) params.logit_bias[id] = bias;
   }
-  if (p.has_top_k()) {
-    RETURN_IF_ERROR(CheckIntRange(p.top_k(), 0, vocab_size, Path(path, "top_k")));
-    out->top_k = p.top_k();
+  if (p.stop_size() > 0) params.stop_strings.assign(p.stop().begin(), p.stop().end());
+  if (p.stop_token_ids_size() > 0) {
+    params.stop_token_ids.assign(p.stop_token_ids().begin(), p.stop_token_ids().end());
   }
-  if (p.has_top_p()) {
-    RETURN_IF_ERROR(CheckRange(p.top_p(), 0, 1, Path(path, "top_p")));
-    out->top_p = p.top_p();
-  }
-  if (p.has_min_p()) {
-    RETURN_IF_ERROR(CheckRange(p.min_p(), 0, 1, Path(path, "min_p")));
-    out->min_p = p.min_p();
-  }
-  if (p.has_repetition_penalty()) {
-    RETURN_IF_ERROR(CheckRange(p.repetition_penalty(), runtime::kMinRepetitionPenalty,
-                                  runtime::kMaxRepetitionPenalty,
-                                  Path(path, "repetition_penalty")));
-    out->repetition_penalty = p.repetition_penalty();
-  }
-  if (p.has_repetition_window()) {
-    RETURN_IF_ERROR(CheckIntRange(p.repetition_window(), 0, runtime::kMaxRepetitionWindow,
-                                     Path(path, "repetition_window")));
-    out->repetition_window = p.repetition_window();
-  }
-  if (p.has_presence_penalty()) {
-    RETURN_IF_ERROR(CheckRange(p.presence_penalty(), -runtime::kMaxAbsPresencePenalty,
-                                  runtime::kMaxAbsPresencePenalty,
-                                  Path(path, "presence_penalty")));
-    out->presence_penalty = p.presence_penalty();
-  }
-  if (p.has_frequency_penalty()) {
-    RETURN_IF_ERROR(CheckRange(p.frequency_penalty(), -runtime::kMaxAbsFrequencyPenalty,
-                                  runtime::kMaxAbsFrequencyPenalty,
-                                  Path(path, "frequency_penalty")));
-    out->frequency_penalty = p.frequency_penalty();
-  }
-  if (p.has_seed()) out->seed = p.seed();
-  if (p.has_max_tokens()) {
-    RETURN_IF_ERROR(
-        CheckIntRange(p.max_tokens(), 1, runtime::kMaxTokensLimit, Path(path, "max_tokens")));
-    out->max_tokens = p.max_tokens();
-  }
-  RETURN_IF_ERROR(ApplyLogitBias(p, path, vocab_size, out));
-  return ApplyStops(p, path, vocab_size, out);
+  // The base passed this check, so an error is about a field `p` sets.
+  RETURN_IF_ERROR(ToRequestField(runtime::Validate(params, vocab_size), path, ""));
+  *out = std::move(params);
+  return absl::OkStatus();
 }
 
 absl::Status ApplyLogprobs(const v1::LogprobOptions& proto, absl::string_view path,
                            runtime::SamplingParams* out) {
-  RETURN_IF_ERROR(CheckIntRange(proto.top_logprobs(), 0, runtime::kMaxTopLogprobs,
-                                   Path(path, "top_logprobs")));
-  out->top_logprobs = proto.top_logprobs();
-  out->logprobs = proto.enabled() || proto.top_logprobs() > 0;
+  runtime::SamplingParams params = *out;
+  params.top_logprobs = proto.top_logprobs();
+  params.logprobs = proto.enabled() || proto.top_logprobs() > 0;
+  // The token ids in *out were checked against the model's vocabulary already; a
+  // vocabulary that admits every id leaves only the logprobs fields to fail.
+  RETURN_IF_ERROR(ToRequestField(
+      runtime::Validate(params, std::numeric_limits<int32_t>::max()), "", path));
+  *out = std::move(params);
   return absl::OkStatus();
 }
 
@@ -173,7 +100,11 @@ uint64_t RandomSeed() {
 }
 
 absl::Status CheckPriority(int32_t priority) {
-  return CheckIntRange(priority, kMinPriority, kMaxPriority, "priority");
+  if (priority < kMinPriority || priority > kMaxPriority) {
+    return FieldError("priority", absl::StrCat("must be in [", kMinPriority, ", ",
+                                               kMaxPriority, "], got ", priority));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<runtime::SessionId> ParseSessionIdField(absl::string_view text,

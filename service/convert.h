@@ -34,14 +34,17 @@ inline constexpr int32_t kMaxPriority = 10;
 absl::Status CheckText(absl::string_view text, absl::string_view field, int64_t max_bytes,
                        bool allow_empty);
 
-// Overwrites the fields of *out that `proto` sets, after checking each against the
-// proto's documented limit; `path` prefixes field names ("sampling", "open.sampling").
+// Overwrites the fields of *out that `proto` sets, once the result passes
+// runtime::Validate (the one check of every limit); its error is readdressed to the proto
+// field, `path` prefixing it ("sampling" -> "sampling.top_p", "open.sampling.stop[2]").
 // An unset field leaves *out as it is, so callers layer: runtime defaults, then session
-// defaults, then the turn's overrides.
+// defaults, then the turn's overrides. *out must be valid; on error it is unchanged.
 absl::Status ApplySampling(const v1::SamplingParams& proto, absl::string_view path,
                            int32_t vocab_size, runtime::SamplingParams* out);
 
-// logprobs / top_logprobs of `proto` into *out (path e.g. "logprobs").
+// logprobs / top_logprobs of `proto` into *out (path e.g. "logprobs"), checked by
+// runtime::Validate as ApplySampling is. *out must be valid (its token ids are not
+// checked against the vocabulary again); on error it is unchanged.
 absl::Status ApplyLogprobs(const v1::LogprobOptions& proto, absl::string_view path,
                            runtime::SamplingParams* out);
 

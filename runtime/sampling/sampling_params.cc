@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string_view>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "runtime/core/status.h"
@@ -11,19 +12,28 @@
 namespace smollm::runtime {
 namespace {
 
+// InvalidArgument "<field> <description>" carrying `field` as its payload.
+absl::Status FieldInvalid(std::string_view field, std::string_view description) {
+  const absl::string_view name(field.data(), field.size());
+  absl::Status status = absl::InvalidArgumentError(
+      absl::StrCat(name, " ", absl::string_view(description.data(), description.size())));
+  status.SetPayload(kSamplingFieldPayloadUrl, absl::Cord(name));
+  return status;
+}
+
 // NaN fails every comparison, so `!(lo <= v && v <= hi)` rejects NaN and infinities too.
 absl::Status CheckRange(std::string_view field, float value, float lo, float hi,
                         std::string_view note = "") {
   if (lo <= value && value <= hi) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrFormat("%s must be in [%g, %g]%s, got %g",
-                                                    field, lo, hi, note, value));
+  return FieldInvalid(field,
+                      absl::StrFormat("must be in [%g, %g]%s, got %g", lo, hi, note, value));
 }
 
 absl::Status CheckIntRange(std::string_view field, int64_t value, int64_t lo, int64_t hi,
                         std::string_view note = "") {
   if (lo <= value && value <= hi) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrFormat("%s must be in [%d, %d]%s, got %d",
-                                                    field, lo, hi, note, value));
+  return FieldInvalid(field,
+                      absl::StrFormat("must be in [%d, %d]%s, got %d", lo, hi, note, value));
 }
 
 // Strict UTF-8 (no overlong forms, surrogates or values above U+10FFFF). The tokenizer
@@ -63,14 +73,15 @@ bool IsValidUtf8(std::string_view s) {
 
 absl::Status ValidateLogitBias(const SamplingParams& params, int32_t vocab_size) {
   if (params.logit_bias.size() > static_cast<size_t>(kMaxLogitBiasEntries)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("logit_bias has ", params.logit_bias.size(),
-                     " entries; at most ", kMaxLogitBiasEntries, " are allowed"));
+    return FieldInvalid("logit_bias", absl::StrCat("has ", params.logit_bias.size(),
+                                                   " entries; at most ", kMaxLogitBiasEntries,
+                                                   " are allowed"));
   }
   for (const auto& [token, bias] : params.logit_bias) {
     if (token < 0 || token >= vocab_size) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "logit_bias token id ", token, " is outside the vocabulary [0, ", vocab_size, ")"));
+      return FieldInvalid(absl::StrCat("logit_bias[", token, "]"),
+                          absl::StrCat("is for token id ", token,
+                                       ", outside the vocabulary [0, ", vocab_size, ")"));
     }
     if (bias == -INFINITY) continue;  // a ban
     RETURN_IF_ERROR(CheckRange(absl::StrCat("logit_bias[", token, "]"), bias,
@@ -81,34 +92,31 @@ absl::Status ValidateLogitBias(const SamplingParams& params, int32_t vocab_size)
 
 absl::Status ValidateStops(const SamplingParams& params, int32_t vocab_size) {
   if (params.stop_token_ids.size() > static_cast<size_t>(kMaxStopTokenIds)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("stop_token_ids has ", params.stop_token_ids.size(),
-                     " entries; at most ", kMaxStopTokenIds, " are allowed"));
+    return FieldInvalid("stop_token_ids", absl::StrCat("has ", params.stop_token_ids.size(),
+                                                       " entries; at most ", kMaxStopTokenIds,
+                                                       " are allowed"));
   }
   for (size_t i = 0; i < params.stop_token_ids.size(); ++i) {
     const TokenId token = params.stop_token_ids[i];
     if (token < 0 || token >= vocab_size) {
-      return absl::InvalidArgumentError(absl::StrCat("stop_token_ids[", i, "] = ", token,
-                                                     " is outside the vocabulary [0, ",
-                                                     vocab_size, ")"));
+      return FieldInvalid(absl::StrCat("stop_token_ids[", i, "]"),
+                          absl::StrCat("is ", token, ", outside the vocabulary [0, ",
+                                       vocab_size, ")"));
     }
   }
   if (params.stop_strings.size() > static_cast<size_t>(kMaxStopStrings)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("stop_strings has ", params.stop_strings.size(),
-                     " entries; at most ", kMaxStopStrings, " are allowed"));
+    return FieldInvalid("stop_strings", absl::StrCat("has ", params.stop_strings.size(),
+                                                     " entries; at most ", kMaxStopStrings,
+                                                     " are allowed"));
   }
   for (size_t i = 0; i < params.stop_strings.size(); ++i) {
     const std::string& stop = params.stop_strings[i];
+    const std::string field = absl::StrCat("stop_strings[", i, "]");
     if (stop.empty() || stop.size() > static_cast<size_t>(kMaxStopStringBytes)) {
-      return absl::InvalidArgumentError(absl::StrCat("stop_strings[", i, "] is ",
-                                                     stop.size(), " bytes; it must be 1 to ",
-                                                     kMaxStopStringBytes, " bytes"));
+      return FieldInvalid(field, absl::StrCat("is ", stop.size(), " bytes; it must be 1 to ",
+                                              kMaxStopStringBytes, " bytes"));
     }
-    if (!IsValidUtf8(stop)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("stop_strings[", i, "] is not valid UTF-8"));
-    }
+    if (!IsValidUtf8(stop)) return FieldInvalid(field, "is not valid UTF-8");
   }
   return absl::OkStatus();
 }
@@ -140,6 +148,18 @@ absl::Status Validate(const SamplingParams& params, int32_t vocab_size) {
   }
   RETURN_IF_ERROR(ValidateLogitBias(params, vocab_size));
   return ValidateStops(params, vocab_size);
+}
+
+std::optional<SamplingFieldError> GetSamplingFieldError(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kInvalidArgument) return std::nullopt;
+  const auto field = status.GetPayload(kSamplingFieldPayloadUrl);  // absl::optional here
+  if (!field.has_value()) return std::nullopt;
+  SamplingFieldError out{std::string(*field), std::string(status.message())};
+  // The message is "<field> <description>" (FieldInvalid).
+  if (absl::StartsWith(out.description, absl::StrCat(out.field, " "))) {
+    out.description.erase(0, out.field.size() + 1);
+  }
+  return out;
 }
 
 }  // namespace smollm::runtime

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -104,7 +105,20 @@ struct SamplingParams {
 };
 
 // OK, or InvalidArgument naming the first offending field, its value and its limit.
-// vocab_size must be > 0.
+// vocab_size must be > 0. The message starts with the field's name as spelled here, then
+// a space ("top_p must be in [0, 1] (1 = off), got 2"), and the same name rides as the
+// payload kSamplingFieldPayloadUrl ("top_p", "logit_bias[7]", "stop_strings[2]"), so a
+// caller can readdress the error to its own field path (SamplingFieldError).
 absl::Status Validate(const SamplingParams& params, int32_t vocab_size);
+
+inline constexpr char kSamplingFieldPayloadUrl[] = "type.smollm.dev/sampling-field";
+
+// A Validate() error taken apart: the field it names and what is wrong with it, the
+// message after the field's name. nullopt for any other status (vocab_size's included).
+struct SamplingFieldError {
+  std::string field;
+  std::string description;
+};
+std::optional<SamplingFieldError> GetSamplingFieldError(const absl::Status& status);
 
 }  // namespace smollm::runtime

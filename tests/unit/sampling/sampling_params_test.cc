@@ -120,5 +120,35 @@ TEST(SamplingParamsTest, RejectsBadStops) {
   }
 }
 
+TEST(SamplingParamsTest, ErrorsCarryTheirFieldForCallersToReaddress) {
+  struct Case {
+    std::function<void(SamplingParams&)> edit;
+    std::string field;
+  };
+  const Case cases[] = {
+      {[](SamplingParams& p) { p.temperature = kNaN; }, "temperature"},
+      {[](SamplingParams& p) { p.top_k = -1; }, "top_k"},
+      {[](SamplingParams& p) { p.top_logprobs = 21; }, "top_logprobs"},
+      {[](SamplingParams& p) { p.logit_bias[-3] = 1.0f; }, "logit_bias[-3]"},
+      {[](SamplingParams& p) { p.logit_bias[4] = kInf; }, "logit_bias[4]"},
+      {[](SamplingParams& p) { p.stop_token_ids = {1, kVocab}; }, "stop_token_ids[1]"},
+      {[](SamplingParams& p) { p.stop_strings = {"a", ""}; }, "stop_strings[1]"},
+      {[](SamplingParams& p) { p.stop_strings.assign(kMaxStopStrings + 1, "x"); },
+       "stop_strings"},
+  };
+  for (const Case& c : cases) {
+    SamplingParams params;
+    c.edit(params);
+    const absl::Status status = Validate(params, kVocab);
+    const std::optional<SamplingFieldError> error = GetSamplingFieldError(status);
+    ASSERT_TRUE(error.has_value()) << status;
+    EXPECT_EQ(error->field, c.field) << status;
+    // The description is the message after the field's name.
+    EXPECT_EQ(std::string(status.message()), c.field + " " + error->description);
+  }
+  EXPECT_FALSE(GetSamplingFieldError(Validate(SamplingParams{}, 0)).has_value());
+  EXPECT_FALSE(GetSamplingFieldError(absl::OkStatus()).has_value());
+}
+
 }  // namespace
 }  // namespace smollm::runtime
