@@ -1,11 +1,32 @@
 """Runs smollm-server as a child process and reads its logs, memory and /metrics."""
 
+import argparse
 import json
+import os
 import re
 import subprocess
 import threading
 import time
 import urllib.request
+
+
+def command_line():
+    """The e2e scripts' flags (--server, --model, --repo, --sanitized): (args, the rest,
+    for unittest)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--server", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--repo", required=True)
+    parser.add_argument("--sanitized", action="store_true")
+    return parser.parse_known_args()
+
+
+def keys_file(directory, keys):
+    """Writes an --api_keys_file holding `keys` into `directory`; returns its path."""
+    path = os.path.join(directory, "keys.txt")
+    with open(path, "w") as f:
+        f.write("".join(k + "\n" for k in keys))
+    return path
 
 
 class ServerProcess:
