@@ -436,11 +436,11 @@ class HostileTest(unittest.TestCase):
                      turn(content=""), turn(content="x" * (2 * MIB)),
                      turn(content="hi", logprobs=pb.LogprobOptions(top_logprobs=99)),
                      pb.ChatRequest(rewind=pb.RewindTurn()),
-                     pb.ChatRequest(open=pb.OpenSession())]
+                     pb.ChatRequest(open=pb.OpenSession()), pb.ChatRequest()]
         code, _ = outcome(self.chat([opener] + bad_turns + [turn(content="hi")],
                                     expect_error_codes=in_stream))
         TALLY.check("chat stream after bad turns", OK, code)
-        want = [3, 3, 3, 3, 9, 3]  # INVALID_ARGUMENT, FAILED_PRECONDITION (nothing to rewind)
+        want = [3, 3, 3, 3, 9, 3, 3]  # INVALID_ARGUMENT, FAILED_PRECONDITION (no turn to rewind)
         for i, w in enumerate(want):
             got = in_stream[i] if i < len(in_stream) else None
             TALLY.check("in-stream error %d" % i, grpc.StatusCode.INVALID_ARGUMENT if w == 3
