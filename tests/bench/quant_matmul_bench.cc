@@ -5,6 +5,7 @@
 // decode step; "hot": one copy, resident in cache (the kernels' compute cost alone).
 // The "per_col" counter is time per step divided by columns; "vs_1col" divides a step by
 // the 1-column step of the same run (the batching target is 8 columns within 2x).
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -98,6 +99,57 @@ void BM_QuantMatMul(benchmark::State& state) {
       static_cast<double>(state.iterations()) * weights[0].size() / 1e9,
       benchmark::Counter::kIsRate);
 }
+
+// One kernel call on one thread over 256 rows of k = 2048 (at most 430 KB: resident in
+// L2), the kernels' compute cost alone. args: shape index (type), columns, x16 (0/1).
+// Run with --benchmark_repetitions and read the "min" row on a busy machine.
+void BM_KernelL2(benchmark::State& state) {
+  const Shape shape{kShapes[state.range(0)].type, 256, 2048};
+  const int n_cols = static_cast<int>(state.range(1));
+  const bool x16 = state.range(2) != 0;
+  const cpu::CpuKernels& kernels = cpu::BestKernels();
+  const cpu::QuantMatVecFn kernel =
+      x16 ? kernels.x16_matvec(shape.type) : kernels.quant_matvec(shape.type);
+  if (kernel == nullptr) {
+    state.SkipWithError("no such kernel on this CPU");
+    return;
+  }
+  std::vector<uint8_t> w = RandomWeights(shape, 5);
+  if (x16) w = InterleaveX16(w, shape);
+  const uint64_t act_row_bytes = *RowBytes(GgmlType::kQ8_K, shape.cols);
+  std::vector<uint8_t> act(n_cols * act_row_bytes);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(shape.cols);
+  for (int c = 0; c < n_cols; ++c) {
+    for (float& v : x) v = dist(rng);
+    kernels.quantize_activations(GgmlType::kQ8_K, x.data(), &act[c * act_row_bytes], shape.cols);
+  }
+  std::vector<float> out(n_cols * shape.rows);
+  cpu::QuantMatVecArgs args;
+  args.weights = w.data();
+  args.weight_row_bytes = *RowBytes(shape.type, shape.cols);
+  args.rows = shape.rows;
+  args.k = shape.cols;
+  args.act = act.data();
+  args.act_row_bytes = act_row_bytes;
+  args.n_cols = n_cols;
+  args.out = out.data();
+  args.out_stride = shape.rows;
+  for (auto _ : state) {
+    kernel(args);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetLabel(std::string(NameOf(shape.type)) + (x16 ? " x16" : " gguf"));
+}
+
+BENCHMARK(BM_KernelL2)
+    ->ArgNames({"shape", "cols", "x16"})
+    ->ArgsProduct({{0, 1}, {1, 2, 4, 8}, {0, 1}})
+    ->Unit(benchmark::kMicrosecond)
+    ->ComputeStatistics("min", [](const std::vector<double>& v) {
+      return *std::min_element(v.begin(), v.end());
+    });
 
 BENCHMARK(BM_QuantMatMul)
     ->ArgNames({"shape", "thr", "cols", "cold", "x16"})
