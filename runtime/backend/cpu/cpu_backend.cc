@@ -158,10 +158,12 @@ void CpuBackend::RmsNorm(const Activations& x, const Weight& gain, float eps,
 
 void CpuBackend::MatMul(const Weight& w, const Activations& x, const Activations& out) {
   const int64_t x16_rows = X16Rows(w);
-  // oneDNN reads GGUF rows: interleaved weights stay on the int8 kernels.
-  if (onednn_min_tokens_ > 0 && x.rows >= onednn_min_tokens_ && onednn_ && x16_rows == 0 &&
-      onednn_->MatMul(w, x, out)) {
-    return;
+  if (onednn_min_tokens_ > 0 && x.rows >= onednn_min_tokens_ && onednn_) {
+    const auto read_row = [&](int64_t r, float* dst, int thread) {
+      DequantizeRow(w, x16_rows, r, dst, thread);
+    };
+    const bool done = x16_rows > 0 ? onednn_->MatMul(w, x, out, read_row) : onednn_->MatMul(w, x, out);
+    if (done) return;
   }
   // Quantized weights with an int8 kernel: any token count, and each token's result is
   // the same whatever else shares its batch.

@@ -132,7 +132,8 @@ const OnednnMatmul::Prim* OnednnMatmul::PrimitiveFor(const Shape& shape) {
   return result;
 }
 
-bool OnednnMatmul::MatMul(const Weight& w, const Activations& x, const Activations& out) {
+bool OnednnMatmul::MatMul(const Weight& w, const Activations& x, const Activations& out,
+                          std::optional<RowReader> read_row) {
   const DequantizeRowFn dequantize = kernels_.row_dequantizer(w.type);
   if (dequantize == nullptr || w.cols > max_cols_ || x.rows < 1) return false;
   const int64_t tokens = x.rows;
@@ -174,7 +175,11 @@ bool OnednnMatmul::MatMul(const Weight& w, const Activations& x, const Activatio
       const int64_t rows = std::min(tile, w.rows - row0);
       const Prim& prim = rows == tile ? *full : *tail;
       for (int64_t r = 0; r < rows; ++r) {
-        dequantize(base + (row0 + r) * w.row_bytes, s.row.data(), cols);
+        if (read_row) {
+          (*read_row)(row0 + r, s.row.data(), thread);
+        } else {
+          dequantize(base + (row0 + r) * w.row_bytes, s.row.data(), cols);
+        }
         ToBf16(s.row.data(), s.tile.data() + r * cols, cols);
       }
       try {

@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "runtime/backend/backend.h"
 #include "runtime/backend/cpu/cpu_kernels.h"
@@ -54,10 +56,17 @@ class OnednnMatmul {
   OnednnMatmul(const OnednnMatmul&) = delete;
   OnednnMatmul& operator=(const OnednnMatmul&) = delete;
 
+  // Writes weight row `row` as w.cols floats to `dst`; `thread` is the pool thread
+  // calling (for the reader's scratch).
+  using RowReader = absl::FunctionRef<void(int64_t row, float* dst, int thread)>;
+
   // out[t][r] = dot(w row r, x[t]), as Backend::MatMul. w.cols <= max_cols, and w.type
-  // must have a row dequantizer in `kernels`. Returns false, having written nothing
-  // useful, when oneDNN refuses the shape (the caller then takes its own path).
-  bool MatMul(const Weight& w, const Activations& x, const Activations& out);
+  // must have a row dequantizer in `kernels`. Rows are read by `read_row` where given
+  // (weights in a layout of the backend's own), else dequantized from GGUF rows at
+  // w.data. Returns false, having written nothing useful, when oneDNN refuses the shape
+  // (the caller then takes its own path).
+  bool MatMul(const Weight& w, const Activations& x, const Activations& out,
+              std::optional<RowReader> read_row = std::nullopt);
 
  private:
   struct Impl;

@@ -16,9 +16,9 @@ using testing::RandomFloats;
 
 // RMS over the outputs of |ours - exact| / sqrt(sum_k (w_k x_k)^2): about 2^-9 when the
 // inputs were rounded to bf16, about 2^-24 for f32 dot products.
-double RmsRelativeError(CpuBackend& backend, int64_t tokens) {
+double RmsRelativeError(CpuBackend& backend, int64_t tokens, GgmlType type = GgmlType::kF32) {
   const int64_t rows = 40, cols = 256;
-  const testing::TestWeight tw = MakeWeight(GgmlType::kF32, rows, cols, 5);
+  const testing::TestWeight tw = MakeWeight(type, rows, cols, 5);
   auto w = backend.UploadWeight(tw.Host());
   EXPECT_TRUE(w.ok()) << w.status();
   std::vector<float> x = RandomFloats(tokens * cols, 6);
@@ -56,6 +56,19 @@ TEST(CpuBackendOnednnTest, HookTakesMatmulsFromTheThreshold) {
   EXPECT_LT(at_threshold, std::ldexp(1.0, -6));
   backend.SetOnednnMinTokens(0);
   EXPECT_LT(RmsRelativeError(backend, 20), f32_level) << "switched off again";
+}
+
+// Q4_K and Q6_K weights the backend repacked (16-row groups where AVX-512 runs them, then
+// plain rows): oneDNN reads them through the backend, at bf16 accuracy; the int8 path
+// below the threshold is within the activations' 8-bit quantization.
+TEST(CpuBackendOnednnTest, ReadsRepackedRows) {
+  ThreadPool pool(2);
+  CpuBackend backend(pool, 256);
+  backend.SetOnednnMinTokens(16);
+  for (GgmlType type : {GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+    EXPECT_LT(RmsRelativeError(backend, 17, type), std::ldexp(1.0, -6)) << NameOf(type);
+    EXPECT_LT(RmsRelativeError(backend, 3, type), std::ldexp(1.0, -5)) << NameOf(type);
+  }
 }
 
 }  // namespace
