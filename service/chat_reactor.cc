@@ -33,6 +33,9 @@ absl::Status CheckResume(const v1::OpenSession& open) {
   if (open.history_size() > 0) {
     return FieldError("open.history", "must be empty when resuming a session");
   }
+  if (!open.proposed_session_id().empty()) {
+    return FieldError("open.proposed_session_id", "must be empty when resuming a session");
+  }
   return absl::OkStatus();
 }
 
@@ -157,9 +160,18 @@ void ChatReactor::Open(const v1::OpenSession& open) {
       if (rendered.ok()) turns = *std::move(rendered);
       else st = rendered.status();
     }
+    // The client's own id, which its opening stream was routed by.
+    std::optional<runtime::SessionId> proposed;
+    if (st.ok() && !open.proposed_session_id().empty()) {
+      absl::StatusOr<runtime::SessionId> parsed =
+          ParseSessionIdField(open.proposed_session_id(), "open.proposed_session_id");
+      if (parsed.ok()) proposed = *parsed;
+      else st = parsed.status();
+    }
     const int32_t closed_turns = static_cast<int32_t>(turns.size());
     absl::StatusOr<runtime::SessionId> id =
-        st.ok() ? serving_->engine->CreateSession(principal_, std::move(options), std::move(turns))
+        st.ok() ? serving_->engine->CreateSession(principal_, std::move(options), std::move(turns),
+                                                  proposed)
                 : absl::StatusOr<runtime::SessionId>(st);
     if (closed_turns > 0 && id.status().code() == absl::StatusCode::kOutOfRange) {
       // The store's history cap, in the client's terms.

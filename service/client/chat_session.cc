@@ -1,11 +1,16 @@
 // Implementation of ChatSession: the stream, turns, cancel, rewind, resume and rebuild.
 #include "service/client/chat_session.h"
 
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstring>
 #include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "service/client/grpc_status.h"
 
 namespace smollm::service::client {
@@ -27,7 +32,37 @@ absl::Status FromChatError(const v1::ChatError& error) {
   return absl::Status(static_cast<absl::StatusCode>(error.code()), error.message());
 }
 
+// Fresh ids to try when a replica says the proposed one is taken (with 128 random bits
+// that means a broken random source, so a second collision ends the attempt).
+constexpr int kProposals = 2;
+
+// Tries of one turn (each reconnects first when the stream or the session is gone), and
+// the pause before the next one when a reconnect itself failed.
+constexpr int kTurnAttempts = 3;
+constexpr absl::Duration kReconnectPause = absl::Milliseconds(200);
+
 }  // namespace
+
+absl::StatusOr<std::string> NewSessionId() {
+  unsigned char bytes[16];
+  size_t got = 0;
+  while (got < sizeof(bytes)) {
+    const ssize_t n = getrandom(bytes + got, sizeof(bytes) - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return absl::UnavailableError(
+          absl::StrCat("session id: getrandom failed: ", std::strerror(errno)));
+    }
+    got += static_cast<size_t>(n);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (unsigned char b : bytes) {
+    id.push_back(kHex[b >> 4]);
+    id.push_back(kHex[b & 0xf]);
+  }
+  return id;
+}
 
 absl::StatusOr<std::unique_ptr<ChatSession>> ChatSession::Open(Client& client,
                                                                ChatOptions options) {
@@ -39,7 +74,7 @@ absl::StatusOr<std::unique_ptr<ChatSession>> ChatSession::Open(Client& client,
     open.set_enable_thinking(*session->options_.enable_thinking);
   }
   *open.mutable_sampling() = session->options_.sampling;
-  if (absl::Status s = session->Connect(open); !s.ok()) return s;
+  if (absl::Status s = session->ConnectNew(std::move(open)); !s.ok()) return s;
   return session;
 }
 
@@ -70,8 +105,10 @@ std::string ChatSession::id() const {
 
 absl::Status ChatSession::Connect(const v1::OpenSession& open) {
   absl::MutexLock lock(&mu_);
-  context_ = client_.NewContext(absl::InfiniteDuration(),
-                                open.session_id().empty() ? "" : open.session_id());
+  // The routing header: the session's id, or the one this open proposes.
+  context_ = client_.NewContext(absl::InfiniteDuration(), open.session_id().empty()
+                                                              ? open.proposed_session_id()
+                                                              : open.session_id());
   stream_ = client_.stub().Chat(context_.get());
   v1::ChatRequest request;
   *request.mutable_open() = open;
@@ -100,6 +137,19 @@ absl::Status ChatSession::Connect(const v1::OpenSession& open) {
   info_ = response.session();
   id_ = info_.session_id();
   return absl::OkStatus();
+}
+
+absl::Status ChatSession::ConnectNew(v1::OpenSession open) {
+  if (!options_.propose_session_id) return Connect(open);
+  absl::Status status;
+  for (int attempt = 0; attempt < kProposals; ++attempt) {
+    absl::StatusOr<std::string> id = NewSessionId();
+    if (!id.ok()) return id.status();
+    open.set_proposed_session_id(*id);
+    status = Connect(open);
+    if (!absl::IsAlreadyExists(status)) return status;
+  }
+  return status;
 }
 
 absl::Status ChatSession::EndStream() {
@@ -177,7 +227,7 @@ absl::Status ChatSession::Rebuild() {
     assistant->set_role("assistant");
     assistant->set_content(turn.assistant);
   }
-  if (absl::Status s = Connect(open); !s.ok()) return s;
+  if (absl::Status s = ConnectNew(std::move(open)); !s.ok()) return s;
   reconcile_ = false;
   ++rebuilds_;
   return absl::OkStatus();
@@ -248,9 +298,14 @@ absl::StatusOr<v1::TurnEnd> ChatSession::RunTurn(const v1::UserTurn& turn,
 absl::StatusOr<v1::TurnEnd> ChatSession::Send(const v1::UserTurn& turn,
                                               const DeltaCallback& on_delta) {
   absl::StatusOr<v1::TurnEnd> result = absl::UnknownError("Chat: not sent");
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  for (int attempt = 0; attempt < kTurnAttempts; ++attempt) {
     absl::Status ready = EnsureStream();
-    if (!ready.ok()) return ready;
+    if (!ready.ok()) {
+      // A proxy may refuse the reconnect while it learns that a replica went away.
+      if (!Reconnectable(ready) || attempt + 1 == kTurnAttempts) return ready;
+      absl::SleepFor(kReconnectPause * (attempt + 1));
+      continue;
+    }
     bool delivered = false;
     result = RunTurn(turn, on_delta, &delivered);
     if (result.ok() || delivered || !Reconnectable(result.status())) return result;

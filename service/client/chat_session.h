@@ -18,7 +18,16 @@ struct ChatOptions {
   std::string system_prompt;             // empty: the template's default system text
   std::optional<bool> enable_thinking;   // unset: the template's default
   v1::SamplingParams sampling;           // defaults of every turn
+  // Pick the id of every new session here (128 random bits, OpenSession.proposed_session_id)
+  // and send it as `x-session-id` on the opening stream too, so that a load balancer
+  // hashing that header routes the open to the replica every later stream reaches. Off:
+  // the replica mints the id, and only streams after the open carry the header.
+  bool propose_session_id = true;
 };
+
+// A fresh session id as servers spell them (32 lowercase hex characters from the
+// operating system's random source); Unavailable when it has none.
+absl::StatusOr<std::string> NewSessionId();
 
 // One finished turn as this client saw it (cancelled turns are not kept, as on the
 // replica).
@@ -30,6 +39,8 @@ struct ChatTurn {
 // A session on one Chat stream. The session lives on a replica; the stream may break and
 // the replica may forget it (it restarted, or the load balancer moved the session).
 // The object keeps every turn it has seen and hides both:
+// - a new session's id is chosen here (ChatOptions::propose_session_id), so its opening
+//   stream already carries the `x-session-id` that routes all of them to one replica;
 // - a broken stream is reopened by id on the next call (`x-session-id` routes it);
 // - a replica that answers NOT_FOUND, or whose copy does not match the turns seen here,
 //   gets a NEW session built from the same options plus OpenSession.history (the user
@@ -38,9 +49,10 @@ struct ChatTurn {
 //   different replies the user never saw: resending the replies' text is the one honest
 //   rebuild. The new session has a new id (id() changes; rebuilds() counts them), and its
 //   first turn recomputes the history's KV.
-// A call that fails before any of its reply reached the caller is retried once after
-// reconnecting; a failure after deltas were delivered is returned (the turn is not
-// recorded) and the next call reconciles with the replica.
+// A call that fails before any of its reply reached the caller is retried after
+// reconnecting (three tries in all, a reconnect that fails counting as one); a failure
+// after deltas were delivered is returned (the turn is not recorded) and the next call
+// reconciles with the replica.
 // Resume() knows no turns before it: if such a session is lost it cannot be rebuilt and
 // the call returns NOT_FOUND.
 //
@@ -80,6 +92,9 @@ class ChatSession {
 
   // Opens a stream, sends `open`, waits for the SessionInfo.
   absl::Status Connect(const v1::OpenSession& open);
+  // Connect for a new session: with a proposed id when the options ask for one, and
+  // another fresh one should a replica already hold it (ALREADY_EXISTS).
+  absl::Status ConnectNew(v1::OpenSession open);
   // A live stream on a replica whose session matches history_: resumes, else rebuilds.
   absl::Status EnsureStream();
   absl::Status Rebuild();

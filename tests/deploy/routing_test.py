@@ -42,8 +42,8 @@ IDLE_SECONDS = 2.5
 CHAT_FLAGS = ["--temperature=0", "--max_tokens=12", "--seed=7"]
 TOPICS = ["cats", "rain", "tea", "maps", "bread", "snow", "jazz", "boats", "chess", "moss",
           "clocks", "kites"]  # one per session: no two sessions share a history
-PAGE = 16  # KV page size: caching is by whole pages
-SESSIONS = 6  # per proxy
+PAGE = 16  # KV page size
+PER_REPLICA = 2  # sessions of each proxy on each replica
 THIRD = "Tell me more."
 
 
@@ -189,6 +189,25 @@ class RoutingTest(unittest.TestCase):
             else:
                 self.assertIsInstance(result, grpc.RpcError, "%s kept an idle stream" % kind)
 
+    def open_spread(self, kind, proxy):
+        """CLI sessions through `proxy`, PER_REPLICA on each replica: the client proposes
+        random ids, so where a session lands is the hash of its id; surplus ones close."""
+        chats, count = [], {name: 0 for name in NAMES}
+        for _ in range(40 * PER_REPLICA):
+            if min(count.values()) == PER_REPLICA:
+                break
+            chat = cli_chat.CliChat(ARGS.cli, proxy.target, CHAT_FLAGS)
+            names = holder(chat.session_id)
+            self.assertEqual(len(names), 1, "%s: session %s on %s" % (kind, chat.session_id,
+                                                                        names))
+            if count[names[0]] == PER_REPLICA:
+                chat.close()
+                continue
+            count[names[0]] += 1
+            chats.append(chat)
+        self.assertEqual(min(count.values()), PER_REPLICA, "%s: %s" % (kind, count))
+        return chats
+
     def test_3_sessions_keep_their_cache_and_survive_a_killed_replica(self):
         # Sessions opened through each proxy by the CLI, two turns each (the second reuses
         # the first's KV), spread over the replicas.
@@ -196,29 +215,42 @@ class RoutingTest(unittest.TestCase):
         turns = {}
         try:
             for kind, proxy in PROXIES.items():
-                for _ in range(SESSIONS):
-                    chat = cli_chat.CliChat(ARGS.cli, proxy.target, CHAT_FLAGS)
-                    chats[kind].append(chat)
+                chats[kind] = self.open_spread(kind, proxy)
+                for chat in chats[kind]:
                     first = "Say a word about %s." % TOPICS[len(turns)]
                     t1 = chat.send(first)
                     t2 = chat.send("Why?")
                     for t in (t1, t2):
                         self.assertIsNone(t.error, t.error)
-                    self.assertGreater(t2.cached_tokens, 0, "turn 2 reused no KV (%s)" % kind)
-                    self.assertGreater(t2.prompt_tokens, t1.prompt_tokens + t1.completion_tokens - 1)
+                        self.assertIsNone(t.rebuilt_as, "%s: a rebuild without a fault" % kind)
+                    # The whole history but its last token (sampled, never fed) is reused.
+                    history = t1.prompt_tokens + t1.completion_tokens
+                    self.assertEqual(t2.cached_tokens, history - 1, kind)
+                    self.assertGreater(t2.prompt_tokens, history)
                     turns[chat] = [(first, t1), ("Why?", t2)]
             where = {chat: holder(chat.session_id) for kind in chats for chat in chats[kind]}
-            for chat, names in where.items():
-                self.assertEqual(len(names), 1, "session %s on %s" % (chat.session_id, names))
-            # The victim holds sessions of both proxies, and both have sessions elsewhere.
-            victim = None
-            for name in NAMES:
-                if all(0 < sum(where[c] == [name] for c in chats[k]) < len(chats[k])
-                       for k in chats):
-                    victim = name
-                    break
-            self.assertIsNotNone(victim, "no replica holds some but not all sessions of "
-                                 "each proxy: %s" % {c.session_id: where[c] for c in where})
+            # The opening stream was routed by the session's own id: the id routes to the
+            # replica that holds the session, through either proxy.
+            for kind, proxy in PROXIES.items():
+                with grpc.insecure_channel(proxy.target) as channel:
+                    for chat in chats[kind]:
+                        self.assertEqual([served_by(channel, chat.session_id)], where[chat],
+                                         "%s routes %s away from its replica" % (
+                                             kind, chat.session_id))
+            victim = NAMES[0]  # every replica holds PER_REPLICA sessions of each proxy
+            # Reconnects: the sessions the victim does not hold leave their stream and are
+            # resumed by id through the proxy, which must reach their replica (a resumed
+            # client cannot rebuild: a wrong replica would fail the resume).
+            for kind, proxy in PROXIES.items():
+                for i, chat in enumerate(chats[kind]):
+                    if where[chat] == [victim]:
+                        continue
+                    chat.close()
+                    resumed = cli_chat.CliChat(ARGS.cli, proxy.target,
+                                               CHAT_FLAGS + ["--session=" + chat.session_id])
+                    self.assertEqual(resumed.session_id, chat.session_id)
+                    turns[resumed], where[resumed] = turns.pop(chat), where.pop(chat)
+                    chats[kind][i] = resumed
             REPLICAS[victim].proc.kill()
             REPLICAS[victim].proc.wait()
             alive = [n for n in NAMES if n != victim]
@@ -226,19 +258,17 @@ class RoutingTest(unittest.TestCase):
             for kind in chats:
                 for chat in chats[kind]:
                     before = turns[chat][-1][1]
-                    # Tokens the session held after turn 2, and the whole pages of them
-                    # (the last one has no KV yet) that a replica keeping it has cached.
                     history = before.prompt_tokens + before.completion_tokens
                     t3 = chat.send(THIRD)
+                    self.assertIsNone(t3.error, "%s: %s" % (kind, t3.error))
                     if where[chat] != [victim]:
-                        # Untouched: the same stream, the same session, its cache grown.
-                        self.assertIsNone(t3.error, t3.error)
-                        self.assertIsNone(t3.rebuilt_as)
-                        self.assertGreaterEqual(t3.cached_tokens, history - PAGE, kind)
+                        # Reconnected: the same session on the same replica, its whole KV
+                        # reused but the last token, no rebuild.
+                        self.assertIsNone(t3.rebuilt_as, "%s rebuilt a session" % kind)
+                        self.assertEqual(t3.cached_tokens, history - 1, kind)
                         self.assertEqual(holder(chat.session_id, alive), where[chat])
                         untouched += 1
                         continue
-                    self.assertIsNone(t3.error, "%s: %s" % (kind, t3.error))
                     self.assertIsNotNone(t3.rebuilt_as, "%s: the session was not rebuilt" % kind)
                     self.assertEqual(len(holder(t3.rebuilt_as, alive)), 1)
                     # The rebuilt session recomputed its history: fewer cached tokens than
@@ -247,8 +277,11 @@ class RoutingTest(unittest.TestCase):
                     self.assertEqual(t3.reply, self.reference_reply(turns[chat], alive),
                                      "%s: the rebuilt session answered differently" % kind)
                     rebuilt += 1
-            print("\nkilled %s: %d sessions rebuilt elsewhere and checked, %d untouched" % (
-                victim, rebuilt, untouched), file=sys.stderr)
+            # Only the killed replica's sessions were rebuilt.
+            self.assertEqual(rebuilt, PER_REPLICA * len(PROXIES))
+            self.assertEqual(untouched, PER_REPLICA * len(PROXIES) * (len(NAMES) - 1))
+            print("\nkilled %s: %d sessions rebuilt elsewhere and checked, %d reconnected "
+                  "untouched" % (victim, rebuilt, untouched), file=sys.stderr)
         finally:
             for kind in chats:
                 for chat in chats[kind]:
@@ -280,7 +313,7 @@ class RoutingTest(unittest.TestCase):
 
 
 def main():
-    global ARGS, SESSIONS, CHAT_FLAGS, SHORT_TIMEOUT, IDLE_SECONDS
+    global ARGS, PER_REPLICA, CHAT_FLAGS, SHORT_TIMEOUT, IDLE_SECONDS
     parser = argparse.ArgumentParser()
     parser.add_argument("--server", required=True)
     parser.add_argument("--cli", required=True)
@@ -289,7 +322,7 @@ def main():
     parser.add_argument("--sanitized", action="store_true")
     ARGS, rest = parser.parse_known_args()
     if ARGS.sanitized:  # the servers run some twenty times slower: less work
-        SESSIONS = 4
+        PER_REPLICA = 1
         SHORT_TIMEOUT, IDLE_SECONDS = "2s", 4
         CHAT_FLAGS = ["--temperature=0", "--max_tokens=6", "--seed=7"]
     missing = [k for k in proxies.BINARIES if proxies.find_binary(k) is None]
