@@ -10,6 +10,7 @@ googleapis-common-protos (a dependency of grpcio-status).
 import math
 import os
 import sys
+import secrets
 import tempfile
 import threading
 import time
@@ -130,12 +131,16 @@ class E2eTest(unittest.TestCase):
                 requests.append(r)
                 cv.notify_all()
 
-        call = self.stub.Chat(feed(), metadata=AUTH, timeout=120)
+        # The client proposes the id and routes the opening stream by it.
+        proposed = secrets.token_hex(16)
+        call = self.stub.Chat(feed(), metadata=AUTH + (("x-session-id", proposed),),
+                              timeout=120)
         send(pb.ChatRequest(open=pb.OpenSession(system_prompt="Be short.",
-                                                sampling=greedy(self.info, TOKENS))))
+                                                sampling=greedy(self.info, TOKENS),
+                                                proposed_session_id=proposed)))
         first = next(call)
         self.assertTrue(first.HasField("session"))
-        self.assertEqual(len(first.session.session_id), 32)
+        self.assertEqual(first.session.session_id, proposed)
         history = 0
         for turn in range(3):
             send(pb.ChatRequest(turn=pb.UserTurn(content="Say something, %d." % turn)))
@@ -144,11 +149,10 @@ class E2eTest(unittest.TestCase):
                     end = message.turn_end
                     break
                 self.assertFalse(message.HasField("error"), message)
-            # Whole 16-token pages are reused, and a reply's last token has no KV yet.
+            # The whole history is reused but the reply's last token (never fed yet).
             self.assertLess(end.usage.cached_tokens, end.usage.prompt_tokens)
             if turn > 0:
-                self.assertGreater(end.usage.cached_tokens, 0)
-                self.assertGreaterEqual(end.usage.cached_tokens + 32, history)
+                self.assertEqual(end.usage.cached_tokens, history - 1)
             self.assertGreater(end.usage.prompt_tokens, history)
             history = end.usage.prompt_tokens + end.usage.completion_tokens
         send(None)
