@@ -5,6 +5,7 @@
 # with the fix: every run replays those first, and gguf_attack_test loads the GGUF ones).
 #   tests/fuzz/run.sh [seconds_per_target]     default 30
 # Environment: SMOLLM_FUZZ_TARGETS (space-separated subset), SMOLLM_JOBS (build jobs),
+# SMOLLM_FUZZ_BUILD (build directory, default build/fuzz),
 # SMOLLM_TEST_MODEL (a GGUF whose vocabulary the tokenizer target uses; else a fixture).
 # Needs clang and libclang-rt-14-dev (libFuzzer) besides the main build's packages.
 set -euo pipefail
@@ -14,7 +15,7 @@ cd "$root"
 seconds=${1:-30}
 jobs=${SMOLLM_JOBS:-$(nproc)}
 targets=${SMOLLM_FUZZ_TARGETS:-"gguf_fuzzer tokenizer_fuzzer chat_template_fuzzer request_fuzzer"}
-build=build/fuzz
+build=${SMOLLM_FUZZ_BUILD:-build/fuzz}
 
 echo "== fuzz build ($build)"
 build_start=$SECONDS
