@@ -138,6 +138,9 @@ void ChatReactor::ReplyError(const absl::Status& status) {
   v1::ChatResponse response;
   response.mutable_error()->set_code(RpcCodeNumber(status));
   response.mutable_error()->set_message(std::string(status.message()));
+  // A refused turn carries its retry delay, as RetryInfo would on a call's status.
+  google::protobuf::Duration delay;
+  if (SetRetryDelay(status, &delay)) *response.mutable_error()->mutable_retry_after() = delay;
   outgoing_.push_back(std::move(response));
 }
 
@@ -237,13 +240,20 @@ void ChatReactor::StartTurn(const v1::UserTurn& turn) {
     }
     absl::StatusOr<runtime::RequestId> submitted =
         serving_->engine->Submit(std::move(prepared->request), sink);
-    absl::MutexLock lock(&mu_);
-    if (submitted.ok()) {
-      turn_id_ = *submitted;
-    } else {
-      status = SessionStatus(submitted.status());
-      retired_.push_back(std::move(turn_mailbox_));
+    bool ended = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (submitted.ok()) {
+        turn_id_ = *submitted;
+        ended = end_status_.has_value();
+      } else {
+        status = SessionStatus(submitted.status());
+        retired_.push_back(std::move(turn_mailbox_));
+      }
     }
+    // The stream ended during Submit (EndWith found no turn to cancel): Pump waits for
+    // the turn's final event, which this cancel brings.
+    if (ended) serving_->engine->Cancel(*submitted);
   }
   if (!status.ok()) {
     absl::MutexLock lock(&mu_);
@@ -326,7 +336,11 @@ void ChatReactor::Pump() {
   {
     absl::MutexLock lock(&mu_);
     if (finish_called_) return;
-    if (!end_status_.has_value()) TakeTurnOutput();
+    TakeTurnOutput();
+    // An ending stream writes nothing more: a running turn's output (cancelled with the
+    // stream) is dropped, but the stream finishes only after the turn's final event was
+    // read, so that every turn reports its end to the metrics exactly once.
+    if (end_status_.has_value()) outgoing_.clear();
     const bool idle = !turn_id_.has_value() && !busy_ && outgoing_.empty() && !writing_;
     if (!end_status_.has_value() && idle) {
       if (draining_) end_status_ = DrainingStatus();
@@ -345,7 +359,7 @@ void ChatReactor::Pump() {
       }
       writing_ = true;
       action = Action::kWrite;
-    } else if (end_status_.has_value() && !writing_ && !busy_) {
+    } else if (end_status_.has_value() && !writing_ && !busy_ && !turn_id_.has_value()) {
       finish_called_ = true;
       record_.status = *end_status_;
       finish_status = ToGrpcStatus(*end_status_);

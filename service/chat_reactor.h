@@ -24,8 +24,10 @@ namespace smollm::service {
 // A bad client message is answered in-stream (ChatError) and the stream goes on; the
 // stream ends with a status only when the first message is not `open`, the open fails,
 // the client goes away (CANCELLED), or the server drains (UNAVAILABLE, once no turn
-// runs). A client half-close ends the stream (OK) after the running turn. The session
-// outlives the stream. Finish exactly once; OnDone deletes.
+// runs). A client half-close ends the stream (OK) after the running turn. An ending
+// stream cancels its running turn and finishes once that turn's final event was read and
+// reported (the metrics see every turn's end). The session outlives the stream. Finish
+// exactly once; OnDone deletes.
 class ChatReactor final : public grpc::ServerBidiReactor<v1::ChatRequest, v1::ChatResponse>,
                           public LiveStream {
  public:

@@ -22,6 +22,9 @@ ABSL_FLAG(int64_t, kv_cache_mib, 1024, "KV cache budget in MiB");
 ABSL_FLAG(int32_t, max_context, 0, "tokens per sequence (prompt + completion); 0 = the model's");
 ABSL_FLAG(int32_t, max_queued_requests, 256,
           "requests waiting for capacity before RESOURCE_EXHAUSTED");
+ABSL_FLAG(int64_t, max_queued_prompt_tokens, int64_t{1} << 20,
+          "prompt tokens waiting to be prefilled before RESOURCE_EXHAUSTED; at least "
+          "--max_context");
 ABSL_FLAG(int32_t, max_running, 64, "sequences generating at once (the batch)");
 ABSL_FLAG(int32_t, max_sessions, 1024, "live sessions on this replica");
 ABSL_FLAG(absl::Duration, session_idle_ttl, absl::Minutes(30),
@@ -52,7 +55,7 @@ namespace {
 
 constexpr const char* kFlagNames[] = {
     "model", "host", "port", "metrics_port", "threads", "device", "kv_cache_mib",
-    "max_context", "max_queued_requests", "max_running", "max_sessions", "session_idle_ttl",
+    "max_context", "max_queued_requests", "max_queued_prompt_tokens", "max_running", "max_sessions", "session_idle_ttl",
     "max_prompt_bytes", "max_message_bytes", "max_concurrent_streams", "api_keys_file",
     "tls_cert", "tls_key", "drain_timeout", "log_level", "reflection", "replica_name",
     "keepalive_time", "keepalive_timeout", "token_buffer"};
@@ -99,6 +102,7 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv) {
   o.kv_cache_mib = absl::GetFlag(FLAGS_kv_cache_mib);
   o.max_context = absl::GetFlag(FLAGS_max_context);
   o.max_queued_requests = absl::GetFlag(FLAGS_max_queued_requests);
+  o.max_queued_prompt_tokens = absl::GetFlag(FLAGS_max_queued_prompt_tokens);
   o.max_running = absl::GetFlag(FLAGS_max_running);
   o.max_sessions = absl::GetFlag(FLAGS_max_sessions);
   o.session_idle_ttl = absl::GetFlag(FLAGS_session_idle_ttl);

@@ -56,8 +56,15 @@ void GenerateReactor::Prepare(Admission admission) {
       absl::StatusOr<runtime::RequestId> id =
           serving_->engine->Submit(std::move(prepared->request), mailbox_.sink());
       if (id.ok()) {
-        absl::MutexLock lock(&mu_);
-        engine_id_ = *id;
+        bool ended;
+        {
+          absl::MutexLock lock(&mu_);
+          engine_id_ = *id;
+          ended = end_status_.has_value();
+        }
+        // The call ended during Submit (EndWith found no id to cancel): Pump waits for
+        // the final event, which this cancel brings.
+        if (ended) serving_->engine->Cancel(*id);
       } else {
         status = prepared->session.has_value() ? SessionStatus(id.status()) : id.status();
         if (status.code() == absl::StatusCode::kOutOfRange) {
@@ -75,12 +82,32 @@ void GenerateReactor::Prepare(Admission admission) {
   Pump();
 }
 
+void GenerateReactor::Report(const runtime::FinalEvent& final_event) {
+  engine_done_ = true;
+  const runtime::Usage& usage = final_event.usage;
+  record_.prompt_tokens = usage.prompt_tokens;
+  record_.cached_tokens = usage.cached_tokens;
+  record_.completion_tokens = usage.completion_tokens;
+  record_.time_to_first_token = usage.time_to_first_token;
+  service_.observer().GenerationFinished(final_event, absl::Now() - record_.started);
+  tracker_.Finished(*serving_, service_.book(), session_, final_event);
+}
+
 void GenerateReactor::Pump() {
   enum class Action { kNone, kWrite, kFinish } action = Action::kNone;
   grpc::Status finish_status;
   {
     absl::MutexLock lock(&mu_);
     if (finish_called_ || writing_ || preparing_) return;
+    if (!engine_done_ && end_status_.has_value() && engine_id_.has_value()) {
+      // The call is ending (cancel, disconnect, deadline, abort) while the engine still
+      // runs the request: its output is dropped, but the call finishes only after the
+      // final event (which the cancel brings within a step), so that every generation
+      // reports its end to the metrics exactly once, with the tokens it sampled.
+      TokenMailbox::Batch batch = mailbox_.Take();
+      if (!batch.final_event.has_value()) return;
+      Report(*batch.final_event);
+    }
     if (!engine_done_ && !end_status_.has_value()) {
       TokenMailbox::Batch batch = mailbox_.Take();
       if (batch.empty()) return;
@@ -91,18 +118,11 @@ void GenerateReactor::Pump() {
       }
       if (batch.final_event.has_value()) {
         const runtime::FinalEvent& final_event = *batch.final_event;
-        engine_done_ = true;
-        const runtime::Usage& usage = final_event.usage;
-        record_.prompt_tokens = usage.prompt_tokens;
-        record_.cached_tokens = usage.cached_tokens;
-        record_.completion_tokens = usage.completion_tokens;
-        record_.time_to_first_token = usage.time_to_first_token;
-        service_.observer().GenerationFinished(final_event, absl::Now() - record_.started);
-        tracker_.Finished(*serving_, service_.book(), session_, final_event);
+        Report(final_event);
         if (final_event.status.ok()) {
           v1::TurnEnd* end = response_.mutable_end();
-          end->set_finish_reason(FinishReasonToProto(usage.finish_reason));
-          UsageToProto(usage, absl::Now() - record_.started, end->mutable_usage());
+          end->set_finish_reason(FinishReasonToProto(final_event.usage.finish_reason));
+          UsageToProto(final_event.usage, absl::Now() - record_.started, end->mutable_usage());
           end_status_ = absl::OkStatus();
         } else {
           end_status_ = session_.has_value() ? SessionStatus(final_event.status)

@@ -19,7 +19,9 @@ namespace smollm::service {
 // write in flight, deltas coalescing in the sink meanwhile. The final event becomes the
 // last message (`end`) and Finish(OK), or Finish(the mapped error). OnCancel (client
 // gone, deadline) cancels the engine request and finishes with CANCELLED once no write
-// or preparation is in flight; Finish is called exactly once; OnDone deletes.
+// or preparation is in flight and the engine's final event (which the cancel brings
+// within a step) was read and reported: every generation reports its end exactly once.
+// Finish is called exactly once; OnDone deletes.
 class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateResponse>,
                               public LiveStream {
  public:
@@ -35,6 +37,8 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
  private:
   void Prepare(Admission admission);
   void Pump();
+  // Reports the engine's final event (metrics, session book) and marks the engine done.
+  void Report(const runtime::FinalEvent& final_event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Requests the end of the call with `status` (the first request wins).
   void EndWith(const absl::Status& status);
 

@@ -37,29 +37,35 @@ runtime::EngineOptions EngineOptionsFrom(const ServerOptions& o) {
   e.kv_cache_bytes = static_cast<uint64_t>(o.kv_cache_mib) << 20;
   e.max_running = o.max_running;
   e.max_queued_requests = o.max_queued_requests;
+  e.max_queued_prompt_tokens = o.max_queued_prompt_tokens;
   e.context_length = o.max_context;
   e.sessions.idle_ttl = o.session_idle_ttl;
   e.sessions.max_sessions = o.max_sessions;
   return e;
 }
 
-// Every second: the engine's gauges and counters into the metrics.
+// The engine's gauges and counters into the metrics: once at once (so that the first
+// scrape after "serving" sees the KV capacity), then every second.
 class StatsPump {
  public:
-  StatsPump(ServiceMetrics& metrics, const runtime::Engine& engine)
-      : thread_([this, &metrics, &engine] {
-          while (!stop_.WaitForNotificationWithTimeout(absl::Seconds(1))) {
-            const runtime::EngineStats stats = engine.Stats();
-            metrics.UpdateEngineStats(stats);
-            metrics.SessionsActive(stats.sessions);
-          }
-        }) {}
+  StatsPump(ServiceMetrics& metrics, const runtime::Engine& engine) {
+    Publish(metrics, engine);
+    thread_ = std::thread([this, &metrics, &engine] {
+      while (!stop_.WaitForNotificationWithTimeout(absl::Seconds(1))) Publish(metrics, engine);
+    });
+  }
   ~StatsPump() {
     stop_.Notify();
     thread_.join();
   }
 
  private:
+  static void Publish(ServiceMetrics& metrics, const runtime::Engine& engine) {
+    const runtime::EngineStats stats = engine.Stats();
+    metrics.UpdateEngineStats(stats);
+    metrics.SessionsActive(stats.sessions);
+  }
+
   absl::Notification stop_;
   std::thread thread_;
 };

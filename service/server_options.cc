@@ -112,6 +112,18 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
       !s.ok()) {
     return s;
   }
+  if (absl::Status s = Range("max_queued_prompt_tokens", o.max_queued_prompt_tokens, 1,
+                             int64_t{1} << 40);
+      !s.ok()) {
+    return s;
+  }
+  // A queue that cannot hold one full-context prompt would refuse it forever (the model's
+  // context, with max_context 0, is checked when the engine starts).
+  if (o.max_context > 0 && o.max_queued_prompt_tokens < o.max_context) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_queued_prompt_tokens is ", o.max_queued_prompt_tokens,
+        "; it must be at least --max_context (", o.max_context, ")"));
+  }
   if (absl::Status s = Range("max_running", o.max_running, 1, 4096); !s.ok()) return s;
   if (absl::Status s = Range("max_sessions", o.max_sessions, 1, 1 << 24); !s.ok()) return s;
   if (absl::Status s = Range("max_prompt_bytes", o.max_prompt_bytes, 1, 1 << 30); !s.ok()) {

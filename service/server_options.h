@@ -25,6 +25,7 @@ struct ServerOptions {
   int64_t kv_cache_mib = 1024;            // --kv_cache_mib: KV pool budget
   int max_context = 0;                    // --max_context: tokens per sequence; 0 = model's
   int max_queued_requests = 256;          // --max_queued_requests
+  int64_t max_queued_prompt_tokens = int64_t{1} << 20;  // --max_queued_prompt_tokens
   int max_running = 64;                   // --max_running: sequences in a batch
   int max_sessions = 1024;                // --max_sessions
   absl::Duration session_idle_ttl = absl::Minutes(30);  // --session_idle_ttl

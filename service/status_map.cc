@@ -53,6 +53,15 @@ grpc::StatusCode ToGrpcCode(absl::StatusCode code) {
   return grpc::StatusCode::UNKNOWN;
 }
 
+bool SetRetryDelay(const absl::Status& status, google::protobuf::Duration* delay) {
+  if (status.code() != absl::StatusCode::kResourceExhausted) return false;
+  const absl::Duration after = runtime::RetryAfter(status).value_or(absl::Seconds(1));
+  const int64_t ms = absl::ToInt64Milliseconds(after);
+  delay->set_seconds(ms / 1000);
+  delay->set_nanos(static_cast<int32_t>((ms % 1000) * 1000000));
+  return true;
+}
+
 int32_t RpcCodeNumber(const absl::Status& status) {
   return static_cast<int32_t>(ToGrpcCode(status.code()));
 }
@@ -83,11 +92,8 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.code() == absl::StatusCode::kResourceExhausted) {
     // Every RESOURCE_EXHAUSTED says when to retry (the API promises it); limits without
     // an estimate of their own (the session cap) suggest a second.
-    const absl::Duration after = runtime::RetryAfter(status).value_or(absl::Seconds(1));
     google::rpc::RetryInfo retry;
-    const int64_t ms = absl::ToInt64Milliseconds(after);
-    retry.mutable_retry_delay()->set_seconds(ms / 1000);
-    retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>((ms % 1000) * 1000000));
+    SetRetryDelay(status, retry.mutable_retry_delay());
     rich.add_details()->PackFrom(retry);
   }
   return grpc::Status(code, message, rich.SerializeAsString());

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/duration.pb.h"
 #include "grpcpp/support/status.h"
 
 namespace smollm::service {
@@ -36,6 +37,11 @@ grpc::StatusCode ToGrpcCode(absl::StatusCode code);
 // ResourceExhausted (the engine's hint, runtime RetryAfter, else 1 s). OK maps to
 // grpc::Status::OK without details.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// For a ResourceExhausted `status`, sets `delay` to its retry delay (the engine's hint,
+// runtime RetryAfter, else 1 s; the RetryInfo that ToGrpcStatus attaches) and returns
+// true; otherwise leaves `delay` as it is and returns false.
+bool SetRetryDelay(const absl::Status& status, google::protobuf::Duration* delay);
 
 // The google.rpc.Code number of `status` (for in-stream ChatError).
 int32_t RpcCodeNumber(const absl::Status& status);

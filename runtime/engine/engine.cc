@@ -56,6 +56,12 @@ Engine::Engine(const Model& model, SchedulerConfig config, std::unique_ptr<Engin
     };
   }
   waker_ = waker;
+  {
+    // Stats() answers from the start (the KV capacity above all), not only after the
+    // loop's first pass, which may sleep a second when idle.
+    absl::MutexLock lock(&mu_);
+    stats_ = core_->Snapshot();
+  }
   core_->set_wake([weak = std::weak_ptr<Waker>(waker)] {
     if (std::shared_ptr<Waker> w = weak.lock()) {
       absl::MutexLock lock(&w->mu);

@@ -126,7 +126,8 @@ class Engine {
   absl::StatusOr<RewindResult> RewindSession(const SessionId& id, const std::string& principal);
   absl::Status DeleteSession(const SessionId& id, const std::string& principal);
 
-  EngineStats Stats() const;  // the snapshot published after the last loop iteration
+  // The snapshot published after the last loop iteration (at creation, the initial one).
+  EngineStats Stats() const;
   // Refuses new work (Unavailable) from now on; accepted work runs to completion.
   void Drain();
   // Waits until no sequence is live and no command is queued; false on timeout.

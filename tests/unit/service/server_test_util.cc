@@ -10,6 +10,7 @@ namespace smollm::service::testing {
 
 TestServer::TestServer(const TestServerOptions& options)
     : keys_(ApiKeys::FromKeys(options.api_keys)) {
+  observer_.SetMetrics(options.metrics);
   const runtime::Model* model = TestModel();
   if (model == nullptr) {
     ADD_FAILURE() << "no test model";

@@ -35,6 +35,7 @@ struct TestServerOptions {
   std::vector<std::string> api_keys;
   runtime::EngineOptions engine;
   int token_buffer = 64;
+  ServiceMetrics* metrics = nullptr;  // the observer reports here when set (must outlive)
   TestServerOptions() {
     engine.kv_cache_bytes = uint64_t{32} << 20;
     engine.max_tokens_per_step = 256;
@@ -97,6 +98,7 @@ class ChatClient {
   v1::ChatResponse Turn(const std::string& content, const v1::SamplingParams& sampling,
                         std::string* text = nullptr);
   grpc::ClientReaderWriter<v1::ChatRequest, v1::ChatResponse>& stream() { return *stream_; }
+  grpc::ClientContext& context() { return *context_; }
   grpc::Status Close();  // half-close, read what is left, the status
 
  private:
