@@ -2,9 +2,11 @@
 
   load_smoke_test.py --server build/service/smollm-server --model SmolLM2.gguf [--sanitized]
 
-Expected: only OK, client cancels and client disconnects; tokens and finished requests at
-every stage; the server generated at least the tokens the clients received and counted
-at least their cancels; afterwards nothing runs or waits and no KV page is used.
+Expected: the first scrape after the "serving" line shows the KV capacity; only OK, client
+cancels and client disconnects; tokens and finished requests at every stage; the server
+counted every generation's sampled tokens (cancelled and disconnected ones included: the
+service's total equals the engine's) and at least the tokens the clients received and
+their cancels; afterwards nothing runs or waits and no KV page is used.
 """
 
 import time
@@ -19,6 +21,10 @@ def main():
     checks = harness.Checks()
     server = harness.start_server(args, ["--kv_cache_mib=64", "--max_running=8",
                                          "--token_buffer=8"])
+    # The engine gauges are there from the start, not after the first stats period.
+    capacity = harness.metrics(server)["smollm_kv_cache_capacity_pages"]
+    checks.expect(capacity > 0, "the first scrape after serving shows KV capacity %d" %
+                  capacity)
     ramp, seconds = ([1, 2], 5) if args.sanitized else ([1, 2, 4], 7)
     mix = loadgen.Mix(chat_share=0.4, cancel_share=0.15, disconnect_share=0.1,
                       max_tokens=(4, 8) if args.sanitized else (8, 24))
@@ -41,12 +47,21 @@ def main():
         quiet = harness.wait_quiet(server)
         checks.expect(quiet == (0, 0, 0), "not idle after the load: (running, waiting, used "
                       "pages) = %s" % (quiet,))
-        m = harness.metrics(server)
-        # The engine's count: smollm_generation_tokens_total leaves out Generate calls the
-        # client cancelled (their reactor ends without reporting the final event).
-        sampled = m["smollm_engine_sampled_tokens_total"]
-        checks.expect(sampled >= received, "the engine sampled %d tokens, the clients "
-                      "received %d" % (sampled, received))
+        # Every generation reports the tokens it sampled once it ended, cancelled and
+        # disconnected ones included, so the service's total equals the engine's (which the
+        # stats pump publishes about once a second: wait for it to catch up).
+        deadline = time.time() + 5
+        while True:
+            m = harness.metrics(server)
+            generated = m["smollm_generation_tokens_total"]
+            sampled = m["smollm_engine_sampled_tokens_total"]
+            if generated == sampled or time.time() > deadline:
+                break
+            time.sleep(0.3)
+        checks.expect(generated == sampled, "generations reported %d tokens, the engine "
+                      "sampled %d" % (generated, sampled))
+        checks.expect(generated >= received, "generations reported %d tokens, the clients "
+                      "received %d" % (generated, received))
         checks.expect(m["smollm_cancellations_total"] >= client_stops,
                       "the server counted %d cancellations, the clients made %d cancels" % (
                           m["smollm_cancellations_total"], client_stops))

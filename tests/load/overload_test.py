@@ -2,7 +2,8 @@
 
 A server with a small batch, queue and KV pool gets bursts of Generate calls and chat
 sessions far beyond them. Expected: every refused call is RESOURCE_EXHAUSTED carrying
-google.rpc.RetryInfo (a positive delay) and ErrorInfo; no other error code appears; the
+google.rpc.RetryInfo (a positive delay) and ErrorInfo, and every chat turn refused
+in-stream (ChatError 8) its retry_after (a positive delay); no other error code appears; the
 process never dies; its RSS (sampled from /proc every 100 ms) stays within RSS_BOUND_MIB
 of its RSS before the bursts; afterwards it serves again and every KV page is free.
 
@@ -85,10 +86,18 @@ async def one_session(stub, pb, rng, tally, ids):
             while True:
                 message = await call.read()
                 if message.HasField("error"):
-                    # In-stream errors have a code only (ChatError carries no details).
                     tally.add("chat_error:%d" % message.error.code)
                     if message.error.code != 8:
                         tally.other(message.error.code, message.error.message)
+                    else:
+                        # A refused turn carries its retry delay (ChatError.retry_after).
+                        delay = (message.error.retry_after.seconds +
+                                 message.error.retry_after.nanos / 1e9)
+                        if not message.error.HasField("retry_after") or delay <= 0:
+                            tally.missing_retry.append(("chat_error", delay,
+                                                        message.error.message))
+                        else:
+                            tally.delays.append(delay)
                     break
                 if message.HasField("turn_end"):
                     tally.add("OK")
@@ -151,7 +160,8 @@ def main():
             for code, n in tally.codes.items():
                 totals[code] = totals.get(code, 0) + n
             checks.expect(not tally.missing_retry,
-                          "%s: RESOURCE_EXHAUSTED without RetryInfo/ErrorInfo: %s" % (
+                          "%s: RESOURCE_EXHAUSTED without RetryInfo/ErrorInfo or a "
+                          "ChatError 8 without retry_after: %s" % (
                               name, tally.missing_retry[:3]))
             allowed = {"OK", "RESOURCE_EXHAUSTED", "chat_error:8"}
             checks.expect(set(tally.codes) <= allowed,
