@@ -3,6 +3,7 @@
 #include "runtime/backend/cuda/lt_matmul.h"
 
 #include "absl/strings/str_cat.h"
+#include "runtime/backend/cuda/cublaslt_api.h"
 #include "runtime/backend/cuda/cuda_status.h"
 #include "runtime/core/status.h"
 
@@ -12,10 +13,14 @@ namespace {
 // cuBLAS's recommendation for Hopper; plenty for the shapes of 3B-class models.
 constexpr uint64_t kWorkspaceBytes = uint64_t{32} << 20;
 
+// The loaded entry points. Only called once LtMatmul::Create has loaded them: every plan,
+// handle and status below comes from a created LtMatmul.
+const CublasLtApi& Lt() { return **LoadCublasLt(); }
+
 absl::Status LtStatus(cublasStatus_t status, const char* what) {
   if (status == CUBLAS_STATUS_SUCCESS) return absl::OkStatus();
   return absl::InternalError(
-      absl::StrCat(what, ": ", cublasLtGetStatusName(status), " (", cublasLtGetStatusString(status), ")"));
+      absl::StrCat(what, ": ", Lt().GetStatusName(status), " (", Lt().GetStatusString(status), ")"));
 }
 
 cudaDataType_t DataType(GemmType type) {
@@ -25,18 +30,19 @@ cudaDataType_t DataType(GemmType type) {
 }  // namespace
 
 LtMatmul::Plan::~Plan() {
-  if (d != nullptr) cublasLtMatrixLayoutDestroy(d);
-  if (b != nullptr) cublasLtMatrixLayoutDestroy(b);
-  if (a != nullptr) cublasLtMatrixLayoutDestroy(a);
-  if (desc != nullptr) cublasLtMatmulDescDestroy(desc);
+  if (d != nullptr) Lt().MatrixLayoutDestroy(d);
+  if (b != nullptr) Lt().MatrixLayoutDestroy(b);
+  if (a != nullptr) Lt().MatrixLayoutDestroy(a);
+  if (desc != nullptr) Lt().MatmulDescDestroy(desc);
 }
 
 absl::StatusOr<std::unique_ptr<LtMatmul>> LtMatmul::Create(GemmType type) {
+  RETURN_IF_ERROR(LoadCublasLt().status());
   cublasLtHandle_t handle = nullptr;
-  const cublasStatus_t created = cublasLtCreate(&handle);
+  const cublasStatus_t created = Lt().Create(&handle);
   if (created != CUBLAS_STATUS_SUCCESS) {
     return absl::FailedPreconditionError(
-        absl::StrCat("cuBLASLt did not start: ", cublasLtGetStatusName(created)));
+        absl::StrCat("cuBLASLt did not start: ", Lt().GetStatusName(created)));
   }
   std::unique_ptr<LtMatmul> lt(new LtMatmul(handle, type));
   ASSIGN_OR_RETURN(lt->workspace_, AllocateDevice(kWorkspaceBytes));
@@ -46,52 +52,52 @@ absl::StatusOr<std::unique_ptr<LtMatmul>> LtMatmul::Create(GemmType type) {
 
 LtMatmul::~LtMatmul() {
   plans_ = GemmPlanCache<Plan>(0);
-  cublasLtDestroy(handle_);
+  Lt().Destroy(handle_);
 }
 
 absl::StatusOr<LtMatmul::Plan*> LtMatmul::PlanFor(const GemmShape& s) {
   if (Plan* plan = plans_.Find(s)) return plan;
   auto plan = std::make_unique<Plan>();
   const cudaDataType_t in = DataType(type_);
-  RETURN_IF_ERROR(LtStatus(cublasLtMatmulDescCreate(&plan->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F),
+  RETURN_IF_ERROR(LtStatus(Lt().MatmulDescCreate(&plan->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F),
                            "cublasLtMatmulDescCreate"));
   const cublasOperation_t transpose = CUBLAS_OP_T, keep = CUBLAS_OP_N;
-  RETURN_IF_ERROR(LtStatus(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSA,
+  RETURN_IF_ERROR(LtStatus(Lt().MatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSA,
                                                           &transpose, sizeof(transpose)),
                            "CUBLASLT_MATMUL_DESC_TRANSA"));
-  RETURN_IF_ERROR(LtStatus(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSB,
+  RETURN_IF_ERROR(LtStatus(Lt().MatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSB,
                                                           &keep, sizeof(keep)),
                            "CUBLASLT_MATMUL_DESC_TRANSB"));
-  RETURN_IF_ERROR(LtStatus(cublasLtMatrixLayoutCreate(&plan->a, in, s.k, s.n, s.k), "layout A"));
-  RETURN_IF_ERROR(LtStatus(cublasLtMatrixLayoutCreate(&plan->b, in, s.k, s.m, s.k), "layout B"));
+  RETURN_IF_ERROR(LtStatus(Lt().MatrixLayoutCreate(&plan->a, in, s.k, s.n, s.k), "layout A"));
+  RETURN_IF_ERROR(LtStatus(Lt().MatrixLayoutCreate(&plan->b, in, s.k, s.m, s.k), "layout B"));
   RETURN_IF_ERROR(
-      LtStatus(cublasLtMatrixLayoutCreate(&plan->d, CUDA_R_32F, s.n, s.m, s.ldd), "layout D"));
+      LtStatus(Lt().MatrixLayoutCreate(&plan->d, CUDA_R_32F, s.n, s.m, s.ldd), "layout D"));
 
   cublasLtMatmulPreference_t pref = nullptr;
-  RETURN_IF_ERROR(LtStatus(cublasLtMatmulPreferenceCreate(&pref), "cublasLtMatmulPreferenceCreate"));
+  RETURN_IF_ERROR(LtStatus(Lt().MatmulPreferenceCreate(&pref), "cublasLtMatmulPreferenceCreate"));
   const uint64_t workspace = kWorkspaceBytes;
   // No split-K reduction: each output is one k-loop, as free of the batch as the library
   // allows; output tiles start only 16-byte aligned (column offsets of weight tiles).
   const uint32_t reduction = CUBLASLT_REDUCTION_SCHEME_NONE, align = 16;
-  cublasStatus_t set = cublasLtMatmulPreferenceSetAttribute(
+  cublasStatus_t set = Lt().MatmulPreferenceSetAttribute(
       pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace, sizeof(workspace));
   if (set == CUBLAS_STATUS_SUCCESS) {
-    set = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK,
+    set = Lt().MatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK,
                                                &reduction, sizeof(reduction));
   }
   for (const auto attribute :
        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES}) {
     if (set == CUBLAS_STATUS_SUCCESS) {
-      set = cublasLtMatmulPreferenceSetAttribute(pref, attribute, &align, sizeof(align));
+      set = Lt().MatmulPreferenceSetAttribute(pref, attribute, &align, sizeof(align));
     }
   }
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
   if (set == CUBLAS_STATUS_SUCCESS) {
-    set = cublasLtMatmulAlgoGetHeuristic(handle_, plan->desc, plan->a, plan->b, plan->d, plan->d,
+    set = Lt().MatmulAlgoGetHeuristic(handle_, plan->desc, plan->a, plan->b, plan->d, plan->d,
                                          pref, 1, &result, &found);
   }
-  cublasLtMatmulPreferenceDestroy(pref);
+  Lt().MatmulPreferenceDestroy(pref);
   RETURN_IF_ERROR(LtStatus(set, "cublasLtMatmulAlgoGetHeuristic"));
   if (found == 0) {
     return absl::UnimplementedError(absl::StrCat("cuBLASLt has no algorithm for m=", s.m,
@@ -122,7 +128,7 @@ absl::Status LtMatmul::MatMul(cudaStream_t stream, const Weight& w, const Activa
                      PlanFor({x.rows, n, w.cols, out.stride, static_cast<int>(type_)}));
     float* d = out.data + r0;
     RETURN_IF_ERROR(LtStatus(
-        cublasLtMatmul(handle_, plan->desc, &alpha, weight_tile_.data(), plan->a,
+        Lt().Matmul(handle_, plan->desc, &alpha, weight_tile_.data(), plan->a,
                        activations_.data(), plan->b, &beta, d, plan->d, d, plan->d, &plan->algo,
                        workspace_.data(), workspace_.bytes, stream),
         "cublasLtMatmul"));
