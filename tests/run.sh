@@ -38,8 +38,9 @@ if [[ -z ${SMOLLM_SKIP_SANITIZERS:-} ]]; then
   # session calls), the service (reactors, mailboxes, work queue) and the server driven
   # by the client library. Each test directory below must have all its targets listed.
   tsan_targets=(core_test scheduler_test session_store_test scheduler_sim_test engine_test
-    engine_reuse_test engine_session_test token_sink_test service_unit_test
-    service_server_test smollm-server smollm e2e_client_test)
+    engine_reuse_test engine_session_test engine_session_kv_test token_sink_test
+    service_unit_test service_server_test service_proposed_id_test smollm-server smollm
+    e2e_client_test)
   cmake -S . -B build/tsan -G Ninja -DSMOLLM_TEST_MODEL="$model" -DCMAKE_BUILD_TYPE=Debug \
     -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DSMOLLM_SANITIZE=thread -DSMOLLM_WITH_CUDA=OFF >/dev/null
   cmake --build build/tsan -j "$jobs" --target "${tsan_targets[@]}"
@@ -50,7 +51,7 @@ if [[ -z ${SMOLLM_SKIP_SANITIZERS:-} ]]; then
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/tsan/tsan.supp"
   for dir in tests/unit/core tests/unit/engine tests/unit/service tests/e2e; do
     "${no_aslr[@]}" ctest --test-dir "build/tsan/$dir" --output-on-failure -j "$jobs" \
-      --timeout 600 -E '^e2e_python$'  # the Python client adds nothing TSan can see
+      --timeout 600 -E '^e2e_python'  # the Python clients add nothing TSan can see
   done
   unset TSAN_OPTIONS
 fi
