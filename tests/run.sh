@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine, builds everything and runs every test: all of them in an
-# optimised build, all again under ASan+UBSan, the engine, service and end-to-end tests
-# under ThreadSanitizer, then the fuzzers for a short budget.
+# optimised build, all again under ASan+UBSan, the thread pool and engine tests under
+# ThreadSanitizer, then the fuzzers for a short budget.
 #   tests/run.sh            all of it
 #   SMOLLM_SKIP_SANITIZERS=1 tests/run.sh   without the sanitizer passes (local iteration)
 #   SMOLLM_FUZZ_SECONDS=N   seconds per fuzz target (default 20)
@@ -34,24 +34,23 @@ if [[ -z ${SMOLLM_SKIP_SANITIZERS:-} ]]; then
     -DSMOLLM_WITH_CUDA=OFF
 
   echo "== ThreadSanitizer build and the concurrent tests"
-  # Only what runs threads of ours: the thread pool, the engine (loop thread, sinks,
-  # session calls), the service (reactors, mailboxes, work queue) and the server driven
-  # by the client library. Each test directory below must have all its targets listed.
+  # What runs threads of ours inside the runtime: the thread pool and the engine (loop
+  # thread, sinks, session calls from other threads). Each test directory below must have
+  # all its targets listed (a missing one shows as a _NOT_BUILT failure).
   tsan_targets=(core_test scheduler_test session_store_test scheduler_sim_test engine_test
-    engine_reuse_test engine_session_test engine_session_kv_test token_sink_test
-    service_unit_test service_server_test service_proposed_id_test smollm-server smollm
-    e2e_client_test)
+    engine_reuse_test engine_session_test engine_session_kv_test token_sink_test)
   cmake -S . -B build/tsan -G Ninja -DSMOLLM_TEST_MODEL="$model" -DCMAKE_BUILD_TYPE=Debug \
-    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DSMOLLM_SANITIZE=thread -DSMOLLM_WITH_CUDA=OFF >/dev/null
+    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DSMOLLM_SANITIZE=thread -DSMOLLM_WITH_CUDA=OFF \
+    -DSMOLLM_WITH_SERVICE=OFF >/dev/null
   cmake --build build/tsan -j "$jobs" --target "${tsan_targets[@]}"
   # gcc 12's TSan runtime cannot place its shadow memory when the kernel randomises mmap
   # with more bits than it expects (vm.mmap_rnd_bits > 28); without ASLR it always can.
   no_aslr=()
   if setarch "$(uname -m)" -R true 2>/dev/null; then no_aslr=(setarch "$(uname -m)" -R); fi
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/tsan/tsan.supp"
-  for dir in tests/unit/core tests/unit/engine tests/unit/service tests/e2e; do
+  for dir in tests/unit/core tests/unit/engine; do
     "${no_aslr[@]}" ctest --test-dir "build/tsan/$dir" --output-on-failure -j "$jobs" \
-      --timeout 600 -E '^e2e_python'  # the Python clients add nothing TSan can see
+      --timeout 600
   done
   unset TSAN_OPTIONS
 fi
