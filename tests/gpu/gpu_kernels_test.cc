@@ -10,6 +10,8 @@
 
 #include "runtime/backend/cpu/cpu_backend.h"
 #include "runtime/backend/cuda/cuda_backend.h"
+#include "runtime/backend/cuda/cuda_status.h"
+#include "runtime/backend/cuda/host_stager.h"
 #include "runtime/quant/dequantize.h"
 #include "runtime/quant/half.h"
 #include "runtime/quant/quantize.h"
@@ -21,6 +23,7 @@ namespace {
 using runtime::Activations;
 using runtime::Backend;
 using runtime::GgmlType;
+namespace cuda = runtime::cuda;
 
 // Dot products of up to 11008 terms, f32 on the device against a double-precision sum
 // of runtime/quant's reference dequantization (the CPU backend's own matmul may
@@ -265,6 +268,35 @@ void TestTopK(Pair& p) {
   }
 }
 
+// Arrays staged one after another without a synchronization (as one op stages its
+// inputs before launching) each keep their own bytes on the device, also when they
+// overflow the staging buffer several times: nothing staged is overwritten or freed
+// before Reset.
+void TestStagerKeepsEveryCopy() {
+  cuda::Stream stream = Require(cuda::CreateStream(), "CreateStream");
+  cuda::HostStager stager = Require(cuda::HostStager::Create(4096), "HostStager::Create");
+  std::vector<std::vector<int32_t>> arrays;
+  std::vector<const void*> staged;
+  for (int i = 0; i < 12; ++i) {
+    std::vector<int32_t>& a = arrays.emplace_back(700 + 300 * i);
+    for (auto& v : a) v = static_cast<int32_t>(rng());
+  }
+  for (const auto& a : arrays) {
+    staged.push_back(Require(stager.Stage(stream.get(), a.data(), a.size() * sizeof(int32_t)),
+                             "Stage"));
+  }
+  Require(cuda::CudaStatus(cudaStreamSynchronize(stream.get()), "sync"), "sync");
+  for (size_t i = 0; i < arrays.size(); ++i) {
+    std::vector<int32_t> back(arrays[i].size());
+    Require(cuda::CudaStatus(cudaMemcpy(back.data(), staged[i], back.size() * sizeof(int32_t),
+                                        cudaMemcpyDeviceToHost),
+                             "cudaMemcpy"),
+            "copy back");
+    GPU_CHECK(back == arrays[i], "staged array %zu changed before Reset", i);
+  }
+  stager.Reset();
+}
+
 }  // namespace
 }  // namespace smollm::gpu_test
 
@@ -278,6 +310,7 @@ int main() {
   gpu_test::TestElementwise(pair);
   gpu_test::TestAttention(pair);
   gpu_test::TestTopK(pair);
+  gpu_test::TestStagerKeepsEveryCopy();
   std::printf("gpu_kernels_test: %s (%d failures)\n", gpu_test::Failures() ? "FAIL" : "PASS",
               gpu_test::Failures());
   return gpu_test::Failures() ? 1 : 0;

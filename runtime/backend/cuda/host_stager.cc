@@ -1,4 +1,5 @@
-// HostStager: bump allocation in a pinned ring mirrored on the device.
+// HostStager: bump allocation in a pinned buffer mirrored on the device, grown (never wrapped)
+// while a step still uses it.
 #include "runtime/backend/cuda/host_stager.h"
 
 #include <algorithm>
@@ -36,11 +37,11 @@ absl::StatusOr<const void*> HostStager::Stage(cudaStream_t stream, const void* s
   }
   const uint64_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
   if (used_ + rounded > host_.bytes) {
-    // Earlier copies may still be reading the ring: wait for them before reuse.
-    RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream), "cudaStreamSynchronize"));
-    used_ = 0;
+    // Never reuse or free memory an earlier copy of this step may still be read from: its
+    // kernel may not even be enqueued yet. Retire the full buffer until Reset instead.
+    retired_.push_back({std::move(host_), std::move(device_)});
     recent_.clear();
-    if (rounded > host_.bytes) RETURN_IF_ERROR(Grow(std::max(2 * host_.bytes, rounded)));
+    RETURN_IF_ERROR(Grow(std::max(2 * retired_.back().host.bytes, rounded)));
   }
   auto* host = host_.as<uint8_t>() + used_;
   auto* device = device_.as<uint8_t>() + used_;

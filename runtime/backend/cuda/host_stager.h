@@ -18,17 +18,22 @@ class HostStager {
   static absl::StatusOr<HostStager> Create(uint64_t bytes);
 
   // A device copy of `bytes` at `src`, enqueued on `stream`: valid for the work enqueued
-  // after it until Reset. When the ring is full it synchronizes `stream` and starts over
-  // (growing when one request exceeds it). The same bytes from the same address as a
+  // after it until Reset. When the buffer is full a larger one takes over and the full one
+  // stays alive, unmodified, until Reset: an op stages several arrays before launching its
+  // kernel, so restarting at offset zero (or freeing) mid-op would let a later array
+  // overwrite an earlier one that the kernel has yet to read. The buffer thus grows to
+  // what one step stages, once. The same bytes from the same address as a
   // copy made since the last Reset reuse that copy: the forward pass hands every layer
   // the same positions and page tables, which then cross to the device once per step.
   // Not for use during graph capture.
   absl::StatusOr<const void*> Stage(cudaStream_t stream, const void* src, uint64_t bytes);
 
-  // The caller has synchronized the stream: every staged copy has been consumed.
+  // The caller has synchronized the stream: every staged copy has been consumed, and the
+  // buffers outgrown since the last Reset are freed.
   void Reset() {
     used_ = 0;
     recent_.clear();
+    retired_.clear();
   }
 
   uint64_t bytes_copied() const { return bytes_copied_; }  // host -> device, ever
@@ -40,6 +45,11 @@ class HostStager {
   PinnedMemory host_;
   DeviceMemory device_;
   uint64_t used_ = 0;
+  struct Retired {  // outgrown since the last Reset; copies in flight may still use them
+    PinnedMemory host;
+    DeviceMemory device;
+  };
+  std::vector<Retired> retired_;
   struct Copy {
     const void* src;
     uint64_t bytes;
