@@ -5,7 +5,7 @@
 // GFLOP/s. BM_Prefill/<tokens>/<path>/<threads>: one prompt through the model, tokens/s.
 // Both also report the CPU time of the whole process (all pool threads): on a shared host
 // it says more than the wall clock.
-// tests/bench/prefill_vs_llama_cpp.py runs BM_Prefill next to llama.cpp.
+// tests/bench/cpu_vs_llama_cpp.py (with cpu_bench) compares the engine path with llama.cpp.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>

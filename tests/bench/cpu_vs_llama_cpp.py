@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""CPU speed of our runtime next to llama.cpp (llama-cpp-python) on the same GGUF files,
+the same machine and the same thread count: prefill (pp128, pp512) and decode (tg128)
+tokens/s, peak RSS, and the decode roofline.
+
+  tests/bench/cpu_vs_llama_cpp.py --build build --threads 1 2 --rounds 3 --json out.json
+
+Per model and thread count both sides run in their own child process, loaded once, with
+rounds alternating between them (ours first in even rounds, llama.cpp first in odd ones);
+a row gives the median over the rounds and ours/llama.cpp.
+  ours: build/tests/bench/cpu_bench, the engine's path (Model, CpuBackend with the
+        server's defaults, paged f16 KV, Forward with the engine's step limits).
+  llama.cpp: llama_decode through llama-cpp-python's C bindings, default context
+        parameters except n_ctx, n_batch = n_ubatch = 512 and the thread count.
+  ppN: one N-token prompt from position 0 in one batch, logits of the last token.
+  tg128: a 16-token prompt (untimed), then 128 greedy decode steps of one token, timed.
+Each test repeats within a round until it has run --min-seconds.
+Both sides hold a --ctx (default 4096) token context: our KV pages are written once at
+start, llama.cpp clears its KV buffer at creation, so peak RSS counts a full context.
+llama.cpp's RSS is given net of its Python interpreter (measured in its child before the
+model loads). RSS is the child's ru_maxrss.
+Roofline: decode reads every weight once per token: the bytes of every tensor but the
+token embedding (one row of it), plus all of it when the output projection is tied to it.
+membw_bench measures streaming read bandwidth at the same thread count in each round;
+roofline tok/s = best read bandwidth / bytes per token (KV reads left out: small at
+tg128's context).
+--isa avx2 (or generic) adds a table with our kernels forced to that ISA (and
+ONEDNN_MAX_CPU_ISA=AVX2 for ours unless --onednn-max-isa says otherwise); llama.cpp's
+ggml-cpu is a single build for this CPU and cannot be forced down.
+The host's load average goes with each row: on a busy host wall-clock rates mean little;
+the ratio of tokens per CPU-second of each child holds up better there (at one thread;
+with more, threads that spin while waiting count too).
+"""
+import argparse
+import ctypes
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TESTS = ("pp128", "pp512", "tg128")
+TG_PROMPT = 16
+MODELS_DIR = os.path.expanduser("~/.cache/smollm-serve/models")
+Q4_1_135M = os.path.join(MODELS_DIR, "SmolLM2-135M-Instruct.Q4_1.gguf")
+Q4_K_M_135M = os.path.join(MODELS_DIR, "SmolLM2-135M-Instruct.Q4_K_M-from-Q4_1.gguf")
+MODEL_3B = "/tmp/synthout/smollm3-3b.gguf"
+
+
+def make_135m_q4km():
+    """Requantizes the 135M Q4_1 file to Q4_K_M (once): fine for speed, not for quality."""
+    if os.path.exists(Q4_K_M_135M):
+        return
+    code = ("import ctypes, llama_cpp as l, sys\n"
+            "p = l.llama_model_quantize_default_params()\n"
+            "p.ftype = l.LLAMA_FTYPE_MOSTLY_Q4_K_M\np.allow_requantize = True\n"
+            "sys.exit(l.llama_model_quantize(sys.argv[1].encode(), sys.argv[2].encode(),"
+            " ctypes.byref(p)))\n")
+    tmp = Q4_K_M_135M + ".tmp"
+    r = subprocess.run([sys.executable, "-c", code, Q4_1_135M, tmp], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"requantizing {Q4_1_135M} failed:\n{r.stderr[-2000:]}")
+    os.rename(tmp, Q4_K_M_135M)
+    print(f"made {Q4_K_M_135M}: requantized from Q4_1 (fine for speed, not for quality)")
+
+
+def rss_kib():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+def llama_worker(model, threads, ctx, min_seconds):
+    """The llama.cpp child: the same line protocol as cpu_bench."""
+    base_kib = rss_kib()
+    start = time.perf_counter()
+    import llama_cpp as l
+    import numpy as np
+    base_kib = max(base_kib, rss_kib())
+    quiet = l.llama_log_callback(lambda level, text, data: None)
+    l.llama_log_set(quiet, ctypes.c_void_p())
+    l.llama_backend_init()
+    mparams = l.llama_model_default_params()
+    lm = l.llama_model_load_from_file(model.encode(), mparams)
+    if not lm:
+        sys.exit(f"llama.cpp cannot load {model}")
+    cparams = l.llama_context_default_params()
+    cparams.n_ctx, cparams.n_batch, cparams.n_ubatch = ctx, 512, 512
+    cparams.n_threads = cparams.n_threads_batch = threads
+    lctx = l.llama_init_from_model(lm, cparams)
+    n_vocab = l.llama_vocab_n_tokens(l.llama_model_get_vocab(lm))
+    mem = l.llama_get_memory(lctx)
+
+    def decode(tokens):
+        arr = (l.llama_token * len(tokens))(*tokens)
+        if l.llama_decode(lctx, l.llama_batch_get_one(arr, len(tokens))) != 0:
+            raise RuntimeError("llama_decode failed")
+        l.llama_synchronize(lctx)
+
+    def prompt(n):
+        return [(i * 7919 + 13) % n_vocab for i in range(n)]
+
+    def once(test):
+        """Wall and process CPU seconds of one run of `test`."""
+        n = int(test[2:])
+        l.llama_memory_clear(mem, True)
+        if test.startswith("tg"):
+            decode(prompt(TG_PROMPT))
+        t, cpu = time.perf_counter(), time.process_time()
+        if test.startswith("pp"):
+            decode(prompt(n))
+        for _ in range(n if test.startswith("tg") else 0):
+            logits = np.ctypeslib.as_array(l.llama_get_logits_ith(lctx, -1), shape=(n_vocab,))
+            decode([int(logits.argmax())])
+        return time.perf_counter() - t, time.process_time() - cpu
+
+    once("pp128"), once("tg8")  # warm-up: pages in the weights
+    print(json.dumps({"ready": True, "python_base_kib": base_kib, "threads": threads, "ctx": ctx,
+                      "setup_seconds": time.perf_counter() - start,
+                      "system_info": l.llama_print_system_info().decode()}), flush=True)
+    for line in sys.stdin:
+        test = line.strip()
+        if not test:
+            continue
+        seconds = cpu = runs = 0
+        while runs == 0 or seconds < min_seconds:
+            wall, used = once(test)
+            seconds, cpu, runs = seconds + wall, cpu + used, runs + 1
+        print(json.dumps({"test": test, "tokens": int(test[2:]) * runs, "seconds": seconds,
+                          "cpu_seconds": cpu, "runs": runs}), flush=True)
+    l.llama_free(lctx)
+    l.llama_model_free(lm)
+
+
+class Child:
+    """A worker process answering one JSON line per test line; peak RSS when closed."""
+
+    def __init__(self, argv, env=None):
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.log, text=True, env=env)
+        self.ready = self._reply()
+
+    def _reply(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            self.log.seek(0)
+            sys.exit(f"{' '.join(self.proc.args)} failed:\n{self.log.read()[-3000:]}")
+        reply = json.loads(line)
+        if "error" in reply:
+            sys.exit(f"{' '.join(self.proc.args)}: {reply}")
+        return reply
+
+    def run(self, test):
+        """Tokens per second of wall time and per CPU-second of the child (all threads)."""
+        self.proc.stdin.write(test + "\n")
+        self.proc.stdin.flush()
+        reply = self._reply()
+        return reply["tokens"] / reply["seconds"], reply["tokens"] / reply["cpu_seconds"]
+
+    def close(self):
+        """Ends the child; its peak RSS in KiB."""
+        self.proc.stdin.close()
+        _, status, usage = os.wait4(self.proc.pid, 0)
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        if self.proc.returncode != 0:
+            self.log.seek(0)
+            sys.exit(f"{' '.join(self.proc.args)} exited {self.proc.returncode}:\n"
+                     f"{self.log.read()[-3000:]}")
+        return usage.ru_maxrss
+
+
+def decode_bytes_per_token(model):
+    """Weight bytes one decode token reads (see the module's doc)."""
+    import gguf
+    reader = gguf.GGUFReader(model)
+    tensors = {t.name: int(t.n_bytes) for t in reader.tensors}
+    embd = next(t for t in reader.tensors if t.name == "token_embd.weight")
+    row = int(embd.n_bytes) // int(embd.shape[-1])  # shape is [d_model, vocab]
+    tied = "output.weight" not in tensors
+    return sum(tensors.values()) - tensors["token_embd.weight"] + row + (
+        tensors["token_embd.weight"] if tied else 0), tied
+
+
+def membw(args, threads):
+    out = subprocess.run([os.path.join(args.build, "tests/bench/membw_bench"), "--threads",
+                          str(threads), "--mib", str(args.membw_mib), "--passes", "5"],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def bench_row(args, model, threads, isa):
+    """Both sides at one thread count: samples per test, peak RSS, bandwidth samples."""
+    env = dict(os.environ)
+    ours_argv = [os.path.join(args.build, "tests/bench/cpu_bench"), "--model", model,
+                 "--threads", str(threads), "--ctx", str(args.ctx),
+                 "--min-seconds", str(args.min_seconds)]
+    if isa != "native":
+        ours_argv += ["--isa", isa]
+        env["ONEDNN_MAX_CPU_ISA"] = args.onednn_max_isa or "AVX2"
+    elif args.onednn_max_isa:
+        env["ONEDNN_MAX_CPU_ISA"] = args.onednn_max_isa
+    if args.onednn_min_tokens is not None:
+        ours_argv += ["--onednn-min-tokens", str(args.onednn_min_tokens)]
+    ours = Child(ours_argv, env)
+    llama = Child([sys.executable, os.path.abspath(__file__), "--llama-worker", "--model", model,
+                   "--threads", str(threads), "--ctx", str(args.ctx),
+                   "--min-seconds", str(args.min_seconds)])
+    samples = {side: {t: [] for t in TESTS} for side in ("ours", "llama")}
+    bw = []
+    for r in range(args.rounds):
+        bw.append(membw(args, threads))
+        for side in (("ours", "llama") if r % 2 == 0 else ("llama", "ours")):
+            child = ours if side == "ours" else llama
+            for test in TESTS:
+                wall, cpu = child.run(test)
+                samples[side][test].append({"tok_s": wall, "tok_per_cpu_s": cpu})
+    rss = {"ours": ours.close(), "llama": llama.close() - llama.ready["python_base_kib"],
+           "llama_python_base": llama.ready["python_base_kib"]}
+    return {"model": model, "threads": threads, "isa": isa, "samples": samples, "rss_kib": rss,
+            "membw": bw, "ours_ready": ours.ready, "llama_ready": llama.ready,
+            "load": os.getloadavg()}
+
+
+def median(row, side, test, key="tok_s"):
+    return statistics.median(s[key] for s in row["samples"][side][test])
+
+
+def print_table(rows, isa):
+    print(f"\n### ours ({isa} kernels) vs llama.cpp: tokens/s, medians\n")
+    print("| model | thr | test | ours | llama.cpp | ratio | ratio per CPU-s | load 1m |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|")
+    for row in rows:
+        name = os.path.basename(row["model"]).replace(".gguf", "")
+        for test in TESTS:
+            a, b = median(row, "ours", test), median(row, "llama", test)
+            cpu = median(row, "ours", test, "tok_per_cpu_s") / median(row, "llama", test,
+                                                                       "tok_per_cpu_s")
+            print(f"| {name} | {row['threads']} | {test} | {a:.1f} | {b:.1f} | {a / b:.2f} | "
+                  f"{cpu:.2f} | {row['load'][0]:.1f} |")
+        a, b = row["rss_kib"]["ours"] / 1024, row["rss_kib"]["llama"] / 1024
+        print(f"| {name} | {row['threads']} | peak RSS MiB (ctx {row['ours_ready']['ctx']}) | "
+              f"{a:.0f} | {b:.0f} | {a / b:.2f} | | {row['load'][0]:.1f} |")
+    print("\nRoofline (decode reads every weight once a token; bandwidth: best streaming "
+          "read of the run at that thread count):")
+    for row in rows:
+        per_token, tied = decode_bytes_per_token(row["model"])
+        read = max(b["read_gbps"] for b in row["membw"]) * 1e9
+        copy = max(b["copy_gbps"] for b in row["membw"]) * 1e9
+        roof = read / per_token
+        a, b = median(row, "ours", "tg128"), median(row, "llama", "tg128")
+        row["roofline"] = {"bytes_per_token": per_token, "tied_embeddings": tied,
+                           "read_bytes_s": read, "copy_bytes_s": copy, "tok_s": roof}
+        print(f"- {os.path.basename(row['model'])} thr {row['threads']}: "
+              f"{per_token / 1e6:.1f} MB/token{' (tied output)' if tied else ''}; read "
+              f"{read / 1e9:.1f} GB/s (copy {copy / 1e9:.1f}) -> {roof:.1f} tok/s; "
+              f"ours tg128 {a:.1f} = {100 * a / roof:.0f}%, llama.cpp {b:.1f} = "
+              f"{100 * b / roof:.0f}%")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--build", default="build", help="build directory with tests/bench/")
+    parser.add_argument("--model", action="append",
+                        help=f"GGUF file (repeatable); default the 135M Q4_K_M and {MODEL_3B}")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per side")
+    parser.add_argument("--min-seconds", type=float, default=1.0,
+                        help="each test repeats within a round until it has run this long")
+    parser.add_argument("--ctx", type=int, default=4096, help="context both sides hold")
+    parser.add_argument("--isa", action="append", default=[], choices=["avx2", "generic"],
+                        help="also a table with our kernels forced to this ISA (repeatable)")
+    parser.add_argument("--onednn-min-tokens", type=int,
+                        help="ours: matmuls of at least this many tokens through oneDNN "
+                             "(default: the server's setting)")
+    parser.add_argument("--onednn-max-isa", help="ONEDNN_MAX_CPU_ISA for ours")
+    parser.add_argument("--membw-mib", type=int, default=1024)
+    parser.add_argument("--json", help="write every raw sample here")
+    parser.add_argument("--llama-worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.llama_worker:
+        return llama_worker(args.model[0], args.threads[0], args.ctx, args.min_seconds)
+    if not args.model:
+        make_135m_q4km()
+        args.model = [Q4_K_M_135M, MODEL_3B]
+    if any(m == Q4_K_M_135M for m in args.model):
+        print(f"note: {os.path.basename(Q4_K_M_135M)} is requantized from Q4_1 by llama.cpp "
+              "(fine for speed, not for quality)")
+    print(f"host: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"load {os.getloadavg()}; rounds {args.rounds}, min {args.min_seconds}s a test, "
+          f"ctx {args.ctx}", flush=True)
+    started = time.time()
+    tables = []
+    for isa in ["native"] + args.isa:
+        rows = []
+        for model in args.model:
+            for threads in args.threads:
+                rows.append(bench_row(args, model, threads, isa))
+                print(f"  done {os.path.basename(model)} thr {threads} ({isa}): "
+                      f"{time.time() - started:.0f}s, load {os.getloadavg()[0]:.1f}", flush=True)
+        ready = rows[0]["ours_ready"]
+        print_table(rows, ready["isa"] + ("" if isa == "native" else
+                                          ", forced; llama.cpp stays on its native build"))
+        tables.append({"isa": isa, "rows": rows})
+    print(f"\nllama.cpp: {rows[0]['llama_ready']['system_info'].strip()}")
+    print(f"total {time.time() - started:.0f}s; load average now {os.getloadavg()}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"args": vars(args), "tables": tables, "seconds": time.time() - started},
+                      f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

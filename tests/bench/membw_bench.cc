@@ -1,0 +1,159 @@
+// Streaming memory bandwidth on the runtime's ThreadPool: the ceiling of a decode step,
+// which reads every weight once (run by hand; tests/bench/cpu_vs_llama_cpp.py runs it).
+//   membw_bench [--threads N] [--mib M] [--passes P]
+// A buffer of M MiB (default 1024: many times any last-level cache) is filled once, then
+// read: 32-bit integer adds over every byte (vpaddd, as a dequantizing matvec streams its
+// weights), and copied: its first half into its second (memcpy, counting the bytes read
+// and the bytes written). Both are spread over N threads in 1 MiB chunks. Prints one JSON
+// line with the best of P passes of each, in GB/s (1e9 bytes), and every pass.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "runtime/core/thread_pool.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace smollm::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int64_t kChunk = int64_t{1} << 20;
+
+#if defined(__x86_64__)
+// Sum of the 32-bit words of [p, p + bytes), bytes a multiple of 128.
+__attribute__((target("avx2"))) uint32_t SumAvx2(const uint8_t* p, int64_t bytes) {
+  __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+  for (int64_t i = 0; i < bytes; i += 128) {
+    a = _mm256_add_epi32(a, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
+    b = _mm256_add_epi32(b, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
+    c = _mm256_add_epi32(c, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
+    d = _mm256_add_epi32(d, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
+  }
+  const __m256i s = _mm256_add_epi32(_mm256_add_epi32(a, b), _mm256_add_epi32(c, d));
+  alignas(32) uint32_t lanes[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), s);
+  uint32_t total = 0;
+  for (uint32_t v : lanes) total += v;
+  return total;
+}
+
+uint32_t SumSse2(const uint8_t* p, int64_t bytes) {
+  __m128i a = _mm_setzero_si128(), b = a, c = a, d = a;
+  for (int64_t i = 0; i < bytes; i += 64) {
+    a = _mm_add_epi32(a, _mm_load_si128(reinterpret_cast<const __m128i*>(p + i)));
+    b = _mm_add_epi32(b, _mm_load_si128(reinterpret_cast<const __m128i*>(p + i + 16)));
+    c = _mm_add_epi32(c, _mm_load_si128(reinterpret_cast<const __m128i*>(p + i + 32)));
+    d = _mm_add_epi32(d, _mm_load_si128(reinterpret_cast<const __m128i*>(p + i + 48)));
+  }
+  alignas(16) uint32_t lanes[4];
+  _mm_store_si128(reinterpret_cast<__m128i*>(lanes),
+                  _mm_add_epi32(_mm_add_epi32(a, b), _mm_add_epi32(c, d)));
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+
+bool HasAvx2() { return __builtin_cpu_supports("avx2"); }
+uint32_t Sum(const uint8_t* p, int64_t bytes) {
+  static const bool avx2 = HasAvx2();
+  return avx2 ? SumAvx2(p, bytes) : SumSse2(p, bytes);
+}
+#else
+bool HasAvx2() { return false; }
+uint32_t Sum(const uint8_t* p, int64_t bytes) {
+  uint32_t total = 0;
+  for (int64_t i = 0; i < bytes; i += 4) {
+    uint32_t w;
+    std::memcpy(&w, p + i, 4);
+    total += w;
+  }
+  return total;
+}
+#endif
+
+struct Flags {
+  int threads = 1;
+  int64_t mib = 1024;
+  int passes = 5;
+};
+
+bool ParseFlags(int argc, char** argv, Flags& f) {
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string name = argv[i];
+    bool ok = false;
+    if (name == "--threads") ok = absl::SimpleAtoi(argv[i + 1], &f.threads) && f.threads >= 1;
+    if (name == "--mib") ok = absl::SimpleAtoi(argv[i + 1], &f.mib) && f.mib >= 2;
+    if (name == "--passes") ok = absl::SimpleAtoi(argv[i + 1], &f.passes) && f.passes >= 1;
+    if (!ok) {
+      std::fprintf(stderr, "membw_bench: bad flag %s %s\n", argv[i], argv[i + 1]);
+      return false;
+    }
+  }
+  if (argc % 2 == 0) {
+    std::fprintf(stderr, "membw_bench: %s needs a value\n", argv[argc - 1]);
+    return false;
+  }
+  return f.threads <= 1024 && f.mib <= (int64_t{1} << 20);
+}
+
+int Main(int argc, char** argv) {
+  Flags f;
+  if (!ParseFlags(argc, argv, f)) return 2;
+  const int64_t bytes = f.mib << 20;
+  auto* buffer = static_cast<uint8_t*>(std::aligned_alloc(4096, bytes));
+  if (buffer == nullptr) {
+    std::fprintf(stderr, "membw_bench: cannot allocate %lld MiB\n", static_cast<long long>(f.mib));
+    return 1;
+  }
+  ThreadPool pool(f.threads);
+  // Filled by the pool's threads: the pages are resident before any timed pass.
+  pool.ParallelFor(bytes / kChunk, 1, [&](int64_t begin, int64_t end, int) {
+    for (int64_t c = begin; c < end; ++c) {
+      for (int64_t i = 0; i < kChunk; ++i) buffer[c * kChunk + i] = static_cast<uint8_t>(i * 131 + c);
+    }
+  });
+  const bool avx2 = HasAvx2();
+  std::vector<uint32_t> sums(static_cast<size_t>(f.threads) * 16);  // a cache line per thread
+  std::vector<double> read_gbps, copy_gbps;
+  for (int pass = 0; pass < f.passes; ++pass) {
+    Clock::time_point start = Clock::now();
+    pool.ParallelFor(bytes / kChunk, 1, [&](int64_t begin, int64_t end, int t) {
+      const uint8_t* p = buffer + begin * kChunk;
+      const int64_t n = (end - begin) * kChunk;
+      sums[t * 16] += Sum(p, n);
+    });
+    read_gbps.push_back(bytes / 1e9 / std::chrono::duration<double>(Clock::now() - start).count());
+    const int64_t half_chunks = bytes / kChunk / 2;
+    start = Clock::now();
+    pool.ParallelFor(half_chunks, 1, [&](int64_t begin, int64_t end, int) {
+      std::memcpy(buffer + (half_chunks + begin) * kChunk, buffer + begin * kChunk,
+                  (end - begin) * kChunk);
+    });
+    copy_gbps.push_back(bytes / 1e9 / std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  uint32_t checksum = 0;
+  for (uint32_t s : sums) checksum += s;
+  std::printf(
+      "{\"threads\":%d,\"bytes\":%lld,\"read_kernel\":\"%s\",\"read_gbps\":%.3f,"
+      "\"copy_gbps\":%.3f,\"read_passes\":[%s],\"copy_passes\":[%s],\"checksum\":%u}\n",
+      f.threads, static_cast<long long>(bytes), avx2 ? "avx2" : "sse2 or scalar",
+      *std::max_element(read_gbps.begin(), read_gbps.end()),
+      *std::max_element(copy_gbps.begin(), copy_gbps.end()),
+      absl::StrJoin(read_gbps, ",").c_str(), absl::StrJoin(copy_gbps, ",").c_str(), checksum);
+  std::free(buffer);
+  return 0;
+}
+
+}  // namespace
+}  // namespace smollm::runtime
+
+int main(int argc, char** argv) { return smollm::runtime::Main(argc, argv); }
