@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "runtime/backend/cpu/block32_x16.h"
 #include "runtime/backend/cpu/q4k_x16.h"
 #include "runtime/backend/cpu/q6k_x16.h"
 #include "runtime/backend/cpu/quant_matvec.h"
@@ -100,21 +101,28 @@ struct Q5_1 {
 };
 
 // Per column and row: float lanes accumulate (d_w * d_act) * (integer block sum), and a
-// scalar accumulates m_w * s_act for the formats with a min.
-template <typename Format, int N>
-void MatVec32(const QuantMatVecArgs& p) {
+// scalar accumulates m_w * s_act for the formats with a min. R rows advance together
+// block by block: with few columns, one row's accumulator is a chain of dependent adds
+// that would bound the loop by their latency; R independent chains overlap. Each
+// (row, column) result still takes exactly the same operations in the same order.
+template <typename Format, int N, int R>
+void MatVec32Rows(const QuantMatVecArgs& p, int64_t first_row) {
   constexpr int kActBytes = Format::kHasMin ? kQ8_1Bytes : kQ8_0Bytes;
   constexpr int kActQuants = Format::kHasMin ? 4 : 2;
   const int64_t n_blocks = p.k / 32;
-  for (int64_t r = 0; r < p.rows; ++r) {
-    const uint8_t* w = p.weights + r * p.weight_row_bytes;
-    __m256 acc[N];
-    float min_sum[N];
-    for (int c = 0; c < N; ++c) acc[c] = _mm256_setzero_ps(), min_sum[c] = 0;
-    for (int64_t b = 0; b < n_blocks; ++b, w += Format::kBytes) {
-      const float dw = LoadF16(w);
-      const float mw = Format::kHasMin ? LoadF16(w + 2) : 0.0f;
-      const __m256i q = Format::Quants(w);
+  const uint8_t* w[R];
+  __m256 acc[R][N];
+  float min_sum[R][N];
+  for (int i = 0; i < R; ++i) {
+    w[i] = p.weights + (first_row + i) * p.weight_row_bytes;
+    for (int c = 0; c < N; ++c) acc[i][c] = _mm256_setzero_ps(), min_sum[i][c] = 0;
+  }
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    for (int i = 0; i < R; ++i) {
+      const uint8_t* wb = w[i] + b * Format::kBytes;
+      const float dw = LoadF16(wb);
+      const float mw = Format::kHasMin ? LoadF16(wb + 2) : 0.0f;
+      const __m256i q = Format::Quants(wb);
       // Signed quants: |q| as the unsigned operand, the activation takes q's sign.
       const __m256i u = Format::kHasMin ? q : _mm256_sign_epi8(q, q);
       for (int c = 0; c < N; ++c) {
@@ -122,12 +130,26 @@ void MatVec32(const QuantMatVecArgs& p) {
         const float* scales = p.act_scales + c * p.act_scale_stride;  // d..., then s...
         const __m256i s = Format::kHasMin ? y : _mm256_sign_epi8(y, q);
         const __m256 block_sum = _mm256_cvtepi32_ps(DotU8S8(_mm256_setzero_si256(), u, s));
-        acc[c] = _mm256_fmadd_ps(block_sum, _mm256_set1_ps(dw * scales[b]), acc[c]);
-        if constexpr (Format::kHasMin) min_sum[c] += mw * scales[n_blocks + b];
+        acc[i][c] = _mm256_fmadd_ps(block_sum, _mm256_set1_ps(dw * scales[b]), acc[i][c]);
+        if constexpr (Format::kHasMin) min_sum[i][c] += mw * scales[n_blocks + b];
       }
     }
-    for (int c = 0; c < N; ++c) p.out[c * p.out_stride + r] = HorizontalSum(acc[c]) + min_sum[c];
   }
+  for (int i = 0; i < R; ++i) {
+    for (int c = 0; c < N; ++c) {
+      p.out[c * p.out_stride + first_row + i] = HorizontalSum(acc[i][c]) + min_sum[i][c];
+    }
+  }
+}
+
+// Rows in groups of R (more where few columns leave few independent chains), then one
+// at a time.
+template <typename Format, int N>
+void MatVec32(const QuantMatVecArgs& p) {
+  constexpr int R = N == 1 ? 4 : (N == 2 ? 2 : 1);
+  int64_t r = 0;
+  for (; r + R <= p.rows; r += R) MatVec32Rows<Format, N, R>(p, r);
+  for (; r < p.rows; ++r) MatVec32Rows<Format, N, 1>(p, r);
 }
 
 // ---- K-quants against Q8_K ----
@@ -291,6 +313,7 @@ struct Q6_KKernel {
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 #include "runtime/backend/cpu/q4k_x16_kernel-inl.h"
 #include "runtime/backend/cpu/q6k_x16_kernel-inl.h"
+#include "runtime/backend/cpu/block32_x16_kernel-inl.h"
 #endif
 
 }  // namespace
@@ -316,6 +339,8 @@ QuantMatVecFn X16MatVec(GgmlType type) noexcept {
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
   if (type == GgmlType::kQ4_K) return ByColumns<Q4KX16Kernel>;
   if (type == GgmlType::kQ6_K) return ByColumns<Q6KX16Kernel>;
+  if (type == GgmlType::kQ4_1) return ByColumns<Q4_1X16Kernel>;
+  if (type == GgmlType::kQ8_0) return ByColumns<Q8_0X16Kernel>;
 #endif
   (void)type;
   return nullptr;

@@ -150,12 +150,19 @@ int64_t ActivationScales(GgmlType act_type, const uint8_t* act, int64_t k, float
   const bool with_sum = act_type == GgmlType::kQ8_1;
   const uint64_t block_bytes = with_sum ? sizeof(BlockQ8_1) : sizeof(BlockQ8_0);
   for (int64_t b = 0; b < n_blocks; ++b) {
+    const uint8_t* block = act + b * block_bytes;
     uint16_t h[2];
-    std::memcpy(h, act + b * block_bytes, with_sum ? 4 : 2);
+    std::memcpy(h, block, with_sum ? 4 : 2);
     scales[b] = Fp16ToFp32(h[0]);
-    if (with_sum) scales[n_blocks + b] = Fp16ToFp32(h[1]);
+    if (with_sum) {
+      scales[n_blocks + b] = Fp16ToFp32(h[1]);
+    } else {
+      int32_t sum = 0;  // at most 32 * 128 in magnitude: exact as a float
+      for (int i = 0; i < 32; ++i) sum += static_cast<int8_t>(block[2 + i]);
+      scales[n_blocks + b] = static_cast<float>(sum);
+    }
   }
-  return with_sum ? 2 * n_blocks : n_blocks;
+  return 2 * n_blocks;
 }
 
 float ReferenceQuantDot(GgmlType weight_type, const uint8_t* w, const uint8_t* act,

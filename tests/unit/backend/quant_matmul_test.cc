@@ -69,7 +69,7 @@ TEST_P(QuantMatMulTest, EveryBatchSizeGivesEachTokenItsSoloResult) {
   }
 }
 
-// Q4_K and Q6_K interleaved 16 rows at a time (x16_layout.h), then plain rows (the row
+// Q4_K, Q6_K, Q4_1 and Q8_0 interleaved 16 rows at a time (x16_layout.h), then plain rows (the row
 // count is no multiple of 16): the scalar reference up to float reassociation, and each
 // token's result bit for bit its solo result at every batch size.
 TEST_P(QuantMatMulTest, InterleavedRowsGiveEachTokenItsSoloResult) {
@@ -78,7 +78,7 @@ TEST_P(QuantMatMulTest, InterleavedRowsGiveEachTokenItsSoloResult) {
   const int64_t cols = 768, rows = smollm::testing::kSanitizerBuild ? 37 : 165;
   const int64_t x16_rows = rows / cpu::kX16Rows * cpu::kX16Rows;
   cpu::QuantMatMul matmul(pool, cols, kernels);
-  for (GgmlType type : {GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+  for (GgmlType type : {GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ4_1, GgmlType::kQ8_0}) {
     if (kernels.x16_matvec(type) == nullptr) GTEST_SKIP() << "no interleaved kernel";
     SCOPED_TRACE(NameOf(type));
     const TestWeight w = MakeWeight(type, rows, cols, 13);
@@ -94,12 +94,13 @@ TEST_P(QuantMatMulTest, InterleavedRowsGiveEachTokenItsSoloResult) {
     const int64_t max_tokens = 19;
     std::vector<float> x = RandomFloats(max_tokens * cols, 8);
     std::vector<float> solo(max_tokens * rows);
-    std::vector<uint8_t> act(*RowBytes(GgmlType::kQ8_K, cols));
+    const GgmlType act_type = *cpu::ActivationTypeFor(type);
+    std::vector<uint8_t> act(*RowBytes(act_type, cols));
     for (int64_t t = 0; t < max_tokens; ++t) {
       std::vector<float> one(x.begin() + t * cols, x.begin() + (t + 1) * cols);
       matmul.MatMul(weight, View(one, 1, cols), Activations{solo.data() + t * rows, 1, rows, rows},
                     x16_rows);
-      cpu::ReferenceQuantizeActivations(GgmlType::kQ8_K, one.data(), act.data(), cols);
+      cpu::ReferenceQuantizeActivations(act_type, one.data(), act.data(), cols);
       for (int64_t r = 0; r < rows; ++r) {
         const float want = cpu::ReferenceQuantDot(type, &w.bytes[r * row_bytes], act.data(), cols);
         double magnitude = 0;

@@ -1,4 +1,4 @@
-// The x16 layouts (Q4_K, Q6_K): interleaving round-trips byte for byte, and the
+// The x16 layouts (Q4_K, Q6_K, Q4_1, Q8_0): interleaving round-trips byte for byte, and the
 // interleaved kernels match the scalar reference on the GGUF rows for every column count,
 // each column bit-identical to its single-column result (batch invariance).
 #include "runtime/backend/cpu/x16_layout.h"
@@ -13,6 +13,7 @@
 #include "runtime/backend/cpu/quant_matvec_reference.h"
 #include "runtime/quant/dequantize.h"
 #include "runtime/quant/half.h"
+#include "runtime/quant/q4.h"
 #include "runtime/quant/q4_k.h"
 #include "runtime/quant/q6_k.h"
 #include "tests/test_support.h"
@@ -21,10 +22,17 @@
 namespace smollm::runtime {
 namespace {
 
-constexpr GgmlType kTypes[] = {GgmlType::kQ4_K, GgmlType::kQ6_K};
+constexpr GgmlType kTypes[] = {GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ4_1,
+                               GgmlType::kQ8_0};
 
-// Random bytes (every quant and scale bit pattern) with finite random fp16 super-scales
-// (Q4_K: d, dmin at 0 and 2; Q6_K: d at 208).
+// The block's fp16 scale fields: Q4_K: d, dmin; Q6_K: d; Q4_1: d, m; Q8_0: d.
+std::vector<int> ScaleOffsets(GgmlType type) {
+  if (type == GgmlType::kQ6_K) return {208};
+  if (type == GgmlType::kQ8_0) return {0};
+  return {0, 2};
+}
+
+// Random bytes (every quant and scale bit pattern) with finite random fp16 scales.
 std::vector<uint8_t> RandomRows(GgmlType type, int64_t rows, int64_t k, uint32_t seed) {
   std::mt19937 rng(seed);
   std::vector<uint8_t> w(*RowBytes(type, k) * rows);
@@ -32,7 +40,7 @@ std::vector<uint8_t> RandomRows(GgmlType type, int64_t rows, int64_t k, uint32_t
   std::normal_distribution<float> dist(0.0f, 0.05f);
   const uint32_t block_bytes = TraitsOf(type).block_bytes;
   for (size_t block = 0; block < w.size() / block_bytes; ++block) {
-    for (int offset : type == GgmlType::kQ4_K ? std::vector<int>{0, 2} : std::vector<int>{208}) {
+    for (int offset : ScaleOffsets(type)) {
       const uint16_t h = Fp32ToFp16(dist(rng));
       std::memcpy(&w[block * block_bytes + offset], &h, 2);
     }
@@ -41,16 +49,36 @@ std::vector<uint8_t> RandomRows(GgmlType type, int64_t rows, int64_t k, uint32_t
 }
 
 // Sum over elements of (|d * scale * q| + |dmin * min|) * |activation| for Q4_K,
-// |d * scale| * (|q| + 32) * |activation| for Q6_K: bounds the size of every float term.
+// |d * scale| * (|q| + 32) * |activation| for Q6_K, (|d * q| + |m|) * |activation| for
+// Q4_1, |d * q| * |activation| for Q8_0: bounds the size of every float term.
 double Magnitude(GgmlType type, const std::vector<uint8_t>& w, const std::vector<uint8_t>& act,
                  int64_t row, int col, int64_t k) {
   const uint64_t w_row_bytes = *RowBytes(type, k);
-  const uint64_t act_row_bytes = *RowBytes(GgmlType::kQ8_K, k);
+  const GgmlType act_type = *cpu::ActivationTypeFor(type);
+  const uint64_t act_row_bytes = *RowBytes(act_type, k);
   std::vector<float> a(k);
-  EXPECT_TRUE(DequantizeRow(GgmlType::kQ8_K,
+  EXPECT_TRUE(DequantizeRow(act_type,
                             std::span<const uint8_t>(&act[col * act_row_bytes], act_row_bytes), a)
                   .ok());
   double sum = 0;
+  if (type == GgmlType::kQ4_1 || type == GgmlType::kQ8_0) {
+    const uint8_t* blocks = &w[row * w_row_bytes];
+    const int block_bytes = static_cast<int>(TraitsOf(type).block_bytes);
+    for (int64_t i = 0; i < k; ++i) {
+      const uint8_t* blk = blocks + (i / 32) * block_bytes;
+      uint16_t d, m = 0;
+      std::memcpy(&d, blk, 2);
+      int q;
+      if (type == GgmlType::kQ8_0) {
+        q = static_cast<int8_t>(blk[2 + i % 32]);
+      } else {
+        std::memcpy(&m, blk + 2, 2);
+        q = (blk[4 + i % 16] >> (i % 32 < 16 ? 0 : 4)) & 0x0f;
+      }
+      sum += (std::abs(double(Fp16ToFp32(d)) * q) + std::abs(Fp16ToFp32(m))) * std::abs(a[i]);
+    }
+    return sum;
+  }
   for (int64_t b = 0; b < k / 256; ++b) {
     if (type == GgmlType::kQ6_K) {
       BlockQ6_K blk;
@@ -86,7 +114,8 @@ std::vector<uint8_t> Interleave(GgmlType type, const std::vector<uint8_t>& plain
 
 TEST(X16LayoutTest, DeinterleaveRestoresEveryRow) {
   for (GgmlType type : kTypes) {
-    for (int64_t k : {256, 768}) {
+    const bool k_quant = TraitsOf(type).block_elements == 256;
+    for (int64_t k : k_quant ? std::vector<int64_t>{256, 768} : std::vector<int64_t>{32, 576}) {
       const int64_t rows = 32;
       const std::vector<uint8_t> plain = RandomRows(type, rows, k, 3);
       const std::vector<uint8_t> packed = Interleave(type, plain, rows, k);
@@ -113,15 +142,20 @@ TEST_P(X16KernelTest, MatchesReferenceAndIsBatchInvariant) {
   EXPECT_EQ(cpu::KernelsFor(cpu::CpuIsa::kAvx2).x16_matvec(type), nullptr);
   EXPECT_EQ(cpu::KernelsFor(cpu::CpuIsa::kGeneric).x16_matvec(type), nullptr);
   const int64_t rows = smollm::testing::kSanitizerBuild ? 16 : 48;
-  for (int64_t k : {256, 768, 2304}) {
+  const bool k_quant = TraitsOf(type).block_elements == 256;
+  for (int64_t k : k_quant ? std::vector<int64_t>{256, 768, 2304} : std::vector<int64_t>{32, 96, 576, 1536}) {
     const std::vector<uint8_t> plain = RandomRows(type, rows, k, 11);
     const std::vector<uint8_t> packed = Interleave(type, plain, rows, k);
     const uint64_t w_row_bytes = *RowBytes(type, k);
-    const uint64_t act_row_bytes = *RowBytes(GgmlType::kQ8_K, k);
+    const GgmlType act_type = *cpu::ActivationTypeFor(type);
+    const uint64_t act_row_bytes = *RowBytes(act_type, k);
     const std::vector<float> x = testing::RandomFloats(cpu::kMaxMatVecCols * k, 5);
     std::vector<uint8_t> act(cpu::kMaxMatVecCols * act_row_bytes);
+    const int64_t scale_stride = 2 * (k / 32);
+    std::vector<float> scales(cpu::kMaxMatVecCols * scale_stride);
     for (int c = 0; c < cpu::kMaxMatVecCols; ++c) {
-      cpu::ReferenceQuantizeActivations(GgmlType::kQ8_K, &x[c * k], &act[c * act_row_bytes], k);
+      cpu::ReferenceQuantizeActivations(act_type, &x[c * k], &act[c * act_row_bytes], k);
+      cpu::ActivationScales(act_type, &act[c * act_row_bytes], k, &scales[c * scale_stride]);
     }
     std::vector<float> solo(cpu::kMaxMatVecCols * rows);
     for (int n_cols = 1; n_cols <= cpu::kMaxMatVecCols; ++n_cols) {
@@ -134,6 +168,8 @@ TEST_P(X16KernelTest, MatchesReferenceAndIsBatchInvariant) {
       args.k = k;
       args.act = act.data();
       args.act_row_bytes = act_row_bytes;
+      args.act_scales = scales.data();
+      args.act_scale_stride = scale_stride;
       args.n_cols = n_cols;
       args.out = out.data();
       args.out_stride = rows;
@@ -153,6 +189,7 @@ TEST_P(X16KernelTest, MatchesReferenceAndIsBatchInvariant) {
       for (int c = 0; c < n_cols; ++c) {
         std::vector<float> one(rows, NAN);
         args.act = act.data() + c * act_row_bytes;
+        args.act_scales = scales.data() + c * scale_stride;
         args.n_cols = 1;
         args.out = one.data();
         matvec(args);

@@ -1,0 +1,43 @@
+// 32-element block formats with 16 rows interleaved ("Q4_1 x16", "Q8_0 x16"), the layouts
+// the CPU backend repacks those matrices into when the AVX-512 VNNI kernels run them (the
+// reasons of q4k_x16.h): one vpdpbusd serves 16 rows, the 16 rows' fp16 fields convert
+// in one instruction, and the kernels stream whole cache lines.
+#pragma once
+
+#include <cstdint>
+
+#include "runtime/backend/cpu/q4k_x16.h"
+#include "runtime/core/ggml_type.h"
+
+namespace smollm::runtime::cpu {
+
+// One Q4_1 block (32 elements) of 16 rows, 320 bytes, the size of the 16 GGUF blocks:
+//   [0, 32)     d[16]  fp16, row r at 2r
+//   [32, 64)    m[16]  fp16
+//   [64, 320)   quants[4 steps s][16 rows][4]: the low nibble holds element 4s + e of
+//               row r, the high nibble element 16 + 4s + e (GGUF byte 4s + e as it is).
+inline constexpr int kQ4_1X16BlockBytes = 320;
+inline constexpr int kQ4_1X16MinsOffset = 32;
+inline constexpr int kQ4_1X16QuantsOffset = 64;
+
+// One Q8_0 block of 16 rows, 544 bytes, the size of the 16 GGUF blocks:
+//   [0, 32)     d[16]  fp16
+//   [32, 544)   quants[8 steps s][16 rows][4]: element 4s + e of row r as q + 128, an
+//               unsigned byte (vpdpbusd's unsigned operand; the kernel takes 128 times
+//               the activations' block sum back off).
+inline constexpr int kQ8_0X16BlockBytes = 544;
+inline constexpr int kQ8_0X16QuantsOffset = 32;
+
+// Whether `type` is one of the formats above.
+bool IsBlock32X16Type(GgmlType type);
+
+// Bytes of one 16-row group of k elements (k a multiple of 32) of such a type.
+uint64_t Block32X16GroupBytes(GgmlType type, int64_t k);
+
+// As InterleaveQ4KX16 / DeinterleaveQ4KX16Row, for rows of such a type
+// (k / 32 * block bytes long).
+void InterleaveBlock32X16(GgmlType type, const uint8_t* rows, int64_t k, uint8_t* dst);
+void DeinterleaveBlock32X16Row(GgmlType type, const uint8_t* group, int64_t k, int row,
+                               uint8_t* dst);
+
+}  // namespace smollm::runtime::cpu
