@@ -18,6 +18,20 @@ __m512i Broadcast32(const uint8_t* p) {
   return _mm512_set1_epi32(*reinterpret_cast<const UnalignedInt32*>(p));
 }
 
+// How far ahead of the block being read the kernels prefetch the weights. The groups are
+// streamed from memory once per step; the hardware prefetchers stop at 4 KiB page
+// boundaries and fall behind while eight columns' dot products keep the core busy, so an
+// 8-column decode step stalled on weight loads for over a third of its time without it.
+// (Measured on the 3B model: 4 KiB cut that step by about a third, one column unchanged.)
+constexpr int kX16PrefetchBytes = 4096;
+
+// Prefetches `lines` cache lines from `p` + kX16PrefetchBytes. Addresses past the end of
+// the weights are harmless: a prefetch never faults.
+inline void PrefetchAhead(const uint8_t* p, int lines) {
+  const char* ahead = reinterpret_cast<const char*>(p) + kX16PrefetchBytes;
+  for (int l = 0; l < lines; ++l) _mm_prefetch(ahead + 64 * l, _MM_HINT_T0);
+}
+
 template <int N>
 void MatVecQ4KX16(const QuantMatVecArgs& p) {
   const int64_t n_blocks = p.k / 256;
@@ -32,6 +46,8 @@ void MatVecQ4KX16(const QuantMatVecArgs& p) {
       __m512i isum[N];
       for (int c = 0; c < N; ++c) isum[c] = _mm512_setzero_si512();
       for (int j = 0; j < 8; ++j) {
+        // An eighth of the block (296 bytes) ahead per sub-block: five lines cover it.
+        PrefetchAhead(w + (kQ4KX16BlockBytes / 8) * j, 5);
         const uint8_t* q = w + kQ4KX16QuantsOffset + 256 * j;
         __m512i lo[4], hi[4];
         for (int s = 0; s < 4; ++s) {
