@@ -1,12 +1,14 @@
 // Engine throughput and latency on a real model, printed as a table (run by hand):
-//   engine_bench [threads] [decode tokens]   model: $SMOLLM_BENCH_MODEL, else the test model
+//   engine_bench [threads] [decode tokens] [concurrency list]
+//   model: $SMOLLM_BENCH_MODEL, else the test model
 // Rows: aggregate decode tokens/s at 1, 4, 8 and 16 concurrent greedy sequences (32-token
 // prompts, `decode tokens` (default 64) each; timed from the moment every sequence has its
 // first token to the last token, so prefill is left out, and counting the tokens sampled
 // in between); time to first token of a 1,000-token prompt cold and with its first 992
 // tokens cached; prefill tokens per turn of a 3-turn session (100 new tokens a turn). The
 // last rows compare with the targets: decode at 8 sequences >= 4x one sequence, a cached
-// prefix cutting TTFT >= 5x.
+// prefix cutting TTFT >= 5x. A concurrency list ("8" or "1,8") measures only the decode
+// rows at those counts, each twice (for profiling a steady decode step).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "runtime/backend/cpu/cpu_backend.h"
 #include "runtime/core/thread_pool.h"
 #include "runtime/engine/engine.h"
@@ -114,8 +118,21 @@ int Main(int argc, char** argv) {
   std::printf("model %s, %d threads\n", model.path().c_str(), threads);
   std::printf("%-44s %12s\n", "measure", "value");
 
+  std::vector<int> counts = {1, 4, 8, 16};
+  const bool decode_only = argc > 3;
+  if (decode_only) {
+    counts.clear();
+    for (absl::string_view n : absl::StrSplit(argv[3], ',')) {
+      int value = 0;
+      if (!absl::SimpleAtoi(n, &value) || value < 1 || value > Options().max_running) {
+        std::fprintf(stderr, "engine_bench: bad concurrency '%s'\n", std::string(n).c_str());
+        return 1;
+      }
+      counts.insert(counts.end(), {value, value});
+    }
+  }
   double decode_1 = 0, decode_8 = 0;
-  for (int n : {1, 4, 8, 16}) {
+  for (int n : counts) {
     auto engine = Engine::Create(model, backend, Options());
     if (!engine.ok()) {
       std::fprintf(stderr, "engine_bench: %s\n", std::string(engine.status().message()).c_str());
@@ -126,6 +143,7 @@ int Main(int argc, char** argv) {
     if (n == 8) decode_8 = rate;
     std::printf("decode tokens/s, %2d concurrent %19s %12.1f\n", n, "", rate);
   }
+  if (decode_only) return 0;
   double ttft_ratio = 0;
 
   {
