@@ -1,4 +1,4 @@
-// 32-element block formats with 16 rows interleaved ("Q4_1 x16", "Q8_0 x16"), the layouts
+// 32-element block formats with 16 rows interleaved ("Q4_0 x16", ...), the layouts
 // the CPU backend repacks those matrices into when the AVX-512 VNNI kernels run them (the
 // reasons of q4k_x16.h): one vpdpbusd serves 16 rows, the 16 rows' fp16 fields convert
 // in one instruction, and the kernels stream whole cache lines.
@@ -27,6 +27,23 @@ inline constexpr int kQ4_1X16QuantsOffset = 64;
 //               the activations' block sum back off).
 inline constexpr int kQ8_0X16BlockBytes = 544;
 inline constexpr int kQ8_0X16QuantsOffset = 32;
+
+// One Q4_0 block of 16 rows, 288 bytes: d[16] fp16, then the quants as Q4_1's (the
+// unsigned nibbles q; the kernel takes 8 times the activations' block sum off).
+inline constexpr int kQ4_0X16BlockBytes = 288;
+inline constexpr int kQ4_0X16QuantsOffset = 32;
+
+// One Q5_0 block of 16 rows, 352 bytes, the size of the 16 GGUF blocks:
+//   [0, 32)     d[16]  fp16
+//   [32, 96)    fifth bits[8 vectors v][64 bits]: bit 4r + e of vector v is bit 4v + e of
+//               row r's qh, the fifth bit of the quant in byte 4r + e of quant vector v
+//               below (a byte mask: one masked add puts them in place)
+//   [96, 352)   the low 4 bits as Q4_1's quants; vectors 0-3 are their low nibbles
+//               (elements 4s + e), 4-7 their high nibbles (16 + 4s + e). The 5-bit q is
+//               unsigned; the kernel takes 16 times the activations' block sum off.
+inline constexpr int kQ5_0X16BlockBytes = 352;
+inline constexpr int kQ5_0X16FifthBitsOffset = 32;
+inline constexpr int kQ5_0X16QuantsOffset = 96;
 
 // Whether `type` is one of the formats above.
 bool IsBlock32X16Type(GgmlType type);

@@ -29,9 +29,9 @@ struct CpuKernels {
   // to ActivationTypeFor(type); nullptr for types without one (quant_matvec.h).
   QuantMatVecFn (*quant_matvec)(GgmlType type);
   QuantizeActivationsFn quantize_activations;
-  // Int8 matvec over Q4_K, Q6_K, Q4_1 or Q8_0 weights interleaved 16 rows at a time
-  // (q4k_x16.h, q6k_x16.h, block32_x16.h): args.rows a multiple of 16, args.weights the
-  // first group. nullptr where the ISA has none for the type, and then the backend keeps
+  // Int8 matvec over Q4_K, Q6_K, Q4_0, Q4_1, Q5_0 or Q8_0 weights interleaved 16 rows at
+  // a time (q4k_x16.h, q6k_x16.h, block32_x16.h): args.rows a multiple of 16, args.weights
+  // the first group. nullptr where the ISA has none for the type, and then the backend keeps
   // the GGUF layout.
   QuantMatVecFn (*x16_matvec)(GgmlType type);
 };

@@ -339,8 +339,10 @@ QuantMatVecFn X16MatVec(GgmlType type) noexcept {
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
   if (type == GgmlType::kQ4_K) return ByColumns<Q4KX16Kernel>;
   if (type == GgmlType::kQ6_K) return ByColumns<Q6KX16Kernel>;
-  if (type == GgmlType::kQ4_1) return ByColumns<Q4_1X16Kernel>;
-  if (type == GgmlType::kQ8_0) return ByColumns<Q8_0X16Kernel>;
+  if (type == GgmlType::kQ4_0) return ByColumns<BindBlock32X16<X16Q4_0>::Kernel>;
+  if (type == GgmlType::kQ4_1) return ByColumns<BindBlock32X16<X16Q4_1>::Kernel>;
+  if (type == GgmlType::kQ5_0) return ByColumns<BindBlock32X16<X16Q5_0>::Kernel>;
+  if (type == GgmlType::kQ8_0) return ByColumns<BindBlock32X16<X16Q8_0>::Kernel>;
 #endif
   (void)type;
   return nullptr;

@@ -13,7 +13,7 @@
 
 namespace smollm::runtime::cpu {
 
-// Whether `type` has an x16 layout (Q4_K, Q6_K, Q4_1, Q8_0).
+// Whether `type` has an x16 layout (Q4_K, Q6_K, Q4_0, Q4_1, Q5_0, Q8_0).
 bool HasX16Layout(GgmlType type);
 
 // Bytes of one 16-row group of k elements; type must have an x16 layout.

@@ -69,7 +69,7 @@ TEST_P(QuantMatMulTest, EveryBatchSizeGivesEachTokenItsSoloResult) {
   }
 }
 
-// Q4_K, Q6_K, Q4_1 and Q8_0 interleaved 16 rows at a time (x16_layout.h), then plain rows (the row
+// Q4_K, Q6_K, Q4_1, Q5_0 and Q8_0 interleaved 16 rows at a time (x16_layout.h), then plain rows (the row
 // count is no multiple of 16): the scalar reference up to float reassociation, and each
 // token's result bit for bit its solo result at every batch size.
 TEST_P(QuantMatMulTest, InterleavedRowsGiveEachTokenItsSoloResult) {
@@ -78,7 +78,8 @@ TEST_P(QuantMatMulTest, InterleavedRowsGiveEachTokenItsSoloResult) {
   const int64_t cols = 768, rows = smollm::testing::kSanitizerBuild ? 37 : 165;
   const int64_t x16_rows = rows / cpu::kX16Rows * cpu::kX16Rows;
   cpu::QuantMatMul matmul(pool, cols, kernels);
-  for (GgmlType type : {GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ4_1, GgmlType::kQ8_0}) {
+  for (GgmlType type : {GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ4_1, GgmlType::kQ5_0,
+                        GgmlType::kQ8_0}) {
     if (kernels.x16_matvec(type) == nullptr) GTEST_SKIP() << "no interleaved kernel";
     SCOPED_TRACE(NameOf(type));
     const TestWeight w = MakeWeight(type, rows, cols, 13);

@@ -1,4 +1,4 @@
-// The x16 layouts (Q4_K, Q6_K, Q4_1, Q8_0): interleaving round-trips byte for byte, and the
+// The x16 layouts (Q4_K, Q6_K, Q4_0, Q4_1, Q5_0, Q8_0): interleaving round-trips byte for byte, and the
 // interleaved kernels match the scalar reference on the GGUF rows for every column count,
 // each column bit-identical to its single-column result (batch invariance).
 #include "runtime/backend/cpu/x16_layout.h"
@@ -22,14 +22,14 @@
 namespace smollm::runtime {
 namespace {
 
-constexpr GgmlType kTypes[] = {GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ4_1,
-                               GgmlType::kQ8_0};
+constexpr GgmlType kTypes[] = {GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ4_0,
+                               GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ8_0};
 
-// The block's fp16 scale fields: Q4_K: d, dmin; Q6_K: d; Q4_1: d, m; Q8_0: d.
+// The block's fp16 scale fields: Q4_K: d, dmin; Q6_K: d; Q4_1: d, m; the others: d.
 std::vector<int> ScaleOffsets(GgmlType type) {
   if (type == GgmlType::kQ6_K) return {208};
-  if (type == GgmlType::kQ8_0) return {0};
-  return {0, 2};
+  if (type == GgmlType::kQ4_K || type == GgmlType::kQ4_1) return {0, 2};
+  return {0};
 }
 
 // Random bytes (every quant and scale bit pattern) with finite random fp16 scales.
@@ -50,7 +50,8 @@ std::vector<uint8_t> RandomRows(GgmlType type, int64_t rows, int64_t k, uint32_t
 
 // Sum over elements of (|d * scale * q| + |dmin * min|) * |activation| for Q4_K,
 // |d * scale| * (|q| + 32) * |activation| for Q6_K, (|d * q| + |m|) * |activation| for
-// Q4_1, |d * q| * |activation| for Q8_0: bounds the size of every float term.
+// Q4_1, |d * q| * |activation| for Q4_0, Q5_0, Q8_0 (q with its offset): bounds the
+// size of every float term.
 double Magnitude(GgmlType type, const std::vector<uint8_t>& w, const std::vector<uint8_t>& act,
                  int64_t row, int col, int64_t k) {
   const uint64_t w_row_bytes = *RowBytes(type, k);
@@ -61,7 +62,7 @@ double Magnitude(GgmlType type, const std::vector<uint8_t>& w, const std::vector
                             std::span<const uint8_t>(&act[col * act_row_bytes], act_row_bytes), a)
                   .ok());
   double sum = 0;
-  if (type == GgmlType::kQ4_1 || type == GgmlType::kQ8_0) {
+  if (TraitsOf(type).block_elements == 32) {
     const uint8_t* blocks = &w[row * w_row_bytes];
     const int block_bytes = static_cast<int>(TraitsOf(type).block_bytes);
     for (int64_t i = 0; i < k; ++i) {
@@ -69,11 +70,18 @@ double Magnitude(GgmlType type, const std::vector<uint8_t>& w, const std::vector
       uint16_t d, m = 0;
       std::memcpy(&d, blk, 2);
       int q;
+      const int j = i % 32, shift = j < 16 ? 0 : 4;
       if (type == GgmlType::kQ8_0) {
-        q = static_cast<int8_t>(blk[2 + i % 32]);
-      } else {
+        q = static_cast<int8_t>(blk[2 + j]);
+      } else if (type == GgmlType::kQ4_1) {
         std::memcpy(&m, blk + 2, 2);
-        q = (blk[4 + i % 16] >> (i % 32 < 16 ? 0 : 4)) & 0x0f;
+        q = (blk[4 + j % 16] >> shift) & 0x0f;
+      } else if (type == GgmlType::kQ4_0) {
+        q = ((blk[2 + j % 16] >> shift) & 0x0f) - 8;
+      } else {  // Q5_0
+        uint32_t qh;
+        std::memcpy(&qh, blk + 2, 4);
+        q = (((blk[6 + j % 16] >> shift) & 0x0f) | ((qh >> j) & 1) << 4) - 16;
       }
       sum += (std::abs(double(Fp16ToFp32(d)) * q) + std::abs(Fp16ToFp32(m))) * std::abs(a[i]);
     }
