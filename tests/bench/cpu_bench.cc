@@ -24,6 +24,7 @@
 #include <iostream>
 #include <memory>
 #include <numeric>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -152,18 +153,19 @@ class Runner {
   const cpu::CpuKernels& kernels() const { return backend_->kernels(); }
   uint64_t kv_bytes() const { return kv_.k.bytes() + kv_.v.bytes(); }
 
-  // Seconds of one N-token prompt step from position 0.
+  // Wall and CPU seconds of one N-token prompt step from position 0.
   absl::StatusOr<Timing> Prefill(int n) {
     if (n < 1 || n > max_tokens_ || n > flags_.ctx) {
       return absl::InvalidArgumentError(absl::StrCat("pp", n, ": the prompt must be 1..",
                                                      std::min(max_tokens_, flags_.ctx)));
     }
+    const std::vector<TokenId> prompt = Prompt(n);
     const Timer timer;
-    RETURN_IF_ERROR(Step(Prompt(n), 0));
+    RETURN_IF_ERROR(Step(prompt, 0));
     return timer.Elapsed();
   }
 
-  // Seconds of N greedy decode steps after an untimed 16-token prompt.
+  // Wall and CPU seconds of N greedy decode steps after an untimed 16-token prompt.
   absl::StatusOr<Timing> Decode(int n) {
     if (n < 1 || kTgPromptTokens + n > flags_.ctx) {
       return absl::InvalidArgumentError(absl::StrCat("tg", n, ": 16 + ", n, " tokens exceed --ctx ",
@@ -174,7 +176,7 @@ class Runner {
     for (int i = 0; i < n; ++i) {
       const TokenId next = static_cast<TokenId>(
           std::max_element(logits_.begin(), logits_.end()) - logits_.begin());
-      RETURN_IF_ERROR(Step({next}, kTgPromptTokens + i));
+      RETURN_IF_ERROR(Step({&next, 1}, kTgPromptTokens + i));
     }
     return timer.Elapsed();
   }
@@ -188,7 +190,7 @@ class Runner {
     return tokens;
   }
 
-  absl::Status Step(const std::vector<TokenId>& tokens, Pos first) {
+  absl::Status Step(std::span<const TokenId> tokens, Pos first) {
     batch_.Clear();
     batch_.AddSequence(tokens, first, pages_, /*want_logits=*/true);
     return forward_->Run(batch_, kv_, logits_);

@@ -141,7 +141,14 @@ class Child:
         self.log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.log, text=True, env=env)
-        self.ready = self._reply()
+        self._ready = None
+
+    @property
+    def ready(self):
+        """The child's first line, once it has loaded and warmed up."""
+        if self._ready is None:
+            self._ready = self._reply()
+        return self._ready
 
     def _reply(self):
         line = self.proc.stdout.readline()
@@ -208,6 +215,7 @@ def bench_row(args, model, threads, isa):
     llama = Child([sys.executable, os.path.abspath(__file__), "--llama-worker", "--model", model,
                    "--threads", str(threads), "--ctx", str(args.ctx),
                    "--min-seconds", str(args.min_seconds)])
+    ours.ready, llama.ready  # both load at once: nothing is timed yet
     samples = {side: {t: [] for t in TESTS} for side in ("ours", "llama")}
     bw = []
     for r in range(args.rounds):
@@ -229,7 +237,7 @@ def median(row, side, test, key="tok_s"):
 
 
 def print_table(rows, isa):
-    print(f"\n### ours ({isa} kernels) vs llama.cpp: tokens/s, medians\n")
+    print(f"\n### ours ({isa}) vs llama.cpp: tokens/s, medians\n")
     print("| model | thr | test | ours | llama.cpp | ratio | ratio per CPU-s | load 1m |")
     print("|---|---:|---|---:|---:|---:|---:|---:|")
     for row in rows:
@@ -243,8 +251,10 @@ def print_table(rows, isa):
         a, b = row["rss_kib"]["ours"] / 1024, row["rss_kib"]["llama"] / 1024
         print(f"| {name} | {row['threads']} | peak RSS MiB (ctx {row['ours_ready']['ctx']}) | "
               f"{a:.0f} | {b:.0f} | {a / b:.2f} | | {row['load'][0]:.1f} |")
+    print("\nPeak RSS: ru_maxrss of each child, resident pages of its mapped model file "
+          "included; llama.cpp's net of its Python interpreter.")
     print("\nRoofline (decode reads every weight once a token; bandwidth: best streaming "
-          "read of the run at that thread count):")
+          "read of the run at that thread count, with or without software prefetch):")
     for row in rows:
         per_token, tied = decode_bytes_per_token(row["model"])
         read = max(b["read_gbps"] for b in row["membw"]) * 1e9
@@ -264,7 +274,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build", default="build", help="build directory with tests/bench/")
     parser.add_argument("--model", action="append",
-                        help=f"GGUF file (repeatable); default the 135M Q4_K_M and {MODEL_3B}")
+                        help=f"GGUF file (repeatable); default {Q4_K_M_135M} (made from the "
+                             f"Q4_1 file next to it when missing) and {MODEL_3B}")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per side")
     parser.add_argument("--min-seconds", type=float, default=1.0,
@@ -282,10 +293,9 @@ def main():
     args = parser.parse_args()
     if args.llama_worker:
         return llama_worker(args.model[0], args.threads[0], args.ctx, args.min_seconds)
-    if not args.model:
+    args.model = args.model or [Q4_K_M_135M, MODEL_3B]
+    if Q4_K_M_135M in args.model:
         make_135m_q4km()
-        args.model = [Q4_K_M_135M, MODEL_3B]
-    if any(m == Q4_K_M_135M for m in args.model):
         print(f"note: {os.path.basename(Q4_K_M_135M)} is requantized from Q4_1 by llama.cpp "
               "(fine for speed, not for quality)")
     print(f"host: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
@@ -301,8 +311,8 @@ def main():
                 print(f"  done {os.path.basename(model)} thr {threads} ({isa}): "
                       f"{time.time() - started:.0f}s, load {os.getloadavg()[0]:.1f}", flush=True)
         ready = rows[0]["ours_ready"]
-        print_table(rows, ready["isa"] + ("" if isa == "native" else
-                                          ", forced; llama.cpp stays on its native build"))
+        print_table(rows, ready["isa"] + " kernels" + (
+            "" if isa == "native" else ", forced; llama.cpp stays on its native build"))
         tables.append({"isa": isa, "rows": rows})
     print(f"\nllama.cpp: {rows[0]['llama_ready']['system_info'].strip()}")
     print(f"total {time.time() - started:.0f}s; load average now {os.getloadavg()}")
