@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "runtime/backend/cpu/x16_layout.h"
 #include "runtime/quant/q4_k.h"
 
 namespace smollm::runtime::cpu {
@@ -24,27 +25,22 @@ constexpr NibbleAt QuantPosition(int row, int i) {
 }  // namespace
 
 void InterleaveQ4KX16(const uint8_t* rows, int64_t k, uint8_t* dst) {
-  const int64_t n_blocks = k / 256;
-  const uint64_t row_bytes = static_cast<uint64_t>(n_blocks) * sizeof(BlockQ4_K);
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    uint8_t* out = dst + b * kQ4KX16BlockBytes;
-    std::memset(out, 0, kQ4KX16BlockBytes);
-    for (int r = 0; r < kX16Rows; ++r) {
-      BlockQ4_K blk;
-      std::memcpy(&blk, rows + r * row_bytes + b * sizeof(BlockQ4_K), sizeof(blk));
-      std::memcpy(out + 2 * r, &blk.d, 2);
-      std::memcpy(out + 32 + 2 * r, &blk.dmin, 2);
-      for (int j = 0; j < 8; ++j) {
-        const ScaleMin sm = UnpackScaleMinK(blk.scales, j);
-        out[kQ4KX16ScalesOffset + j * kX16Rows + r] = sm.scale;
-        out[kQ4KX16MinsOffset + ((j / 2) * kX16Rows + r) * 2 + j % 2] = sm.min;
-      }
-      for (int i = 0; i < 256; ++i) {
-        const NibbleAt at = QuantPosition(r, i);
-        out[at.byte] |= static_cast<uint8_t>(Q4KQuant(blk, i) << (at.high ? 4 : 0));
-      }
-    }
-  }
+  ForEachX16Block(k / 256, sizeof(BlockQ4_K), kQ4KX16BlockBytes, rows, dst,
+                  [](const uint8_t* block, int r, uint8_t* out) {
+                    BlockQ4_K blk;
+                    std::memcpy(&blk, block, sizeof(blk));
+                    std::memcpy(out + 2 * r, &blk.d, 2);
+                    std::memcpy(out + 32 + 2 * r, &blk.dmin, 2);
+                    for (int j = 0; j < 8; ++j) {
+                      const ScaleMin sm = UnpackScaleMinK(blk.scales, j);
+                      out[kQ4KX16ScalesOffset + j * kX16Rows + r] = sm.scale;
+                      out[kQ4KX16MinsOffset + ((j / 2) * kX16Rows + r) * 2 + j % 2] = sm.min;
+                    }
+                    for (int i = 0; i < 256; ++i) {
+                      const NibbleAt at = QuantPosition(r, i);
+                      out[at.byte] |= static_cast<uint8_t>(Q4KQuant(blk, i) << (at.high ? 4 : 0));
+                    }
+                  });
 }
 
 void DeinterleaveQ4KX16Row(const uint8_t* group, int64_t k, int row, uint8_t* dst) {

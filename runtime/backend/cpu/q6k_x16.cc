@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "runtime/backend/cpu/x16_layout.h"
 #include "runtime/quant/q6_k.h"
 
 namespace smollm::runtime::cpu {
@@ -34,24 +35,19 @@ uint8_t* ScaleAt(uint8_t* block, int row, int j) {
 }  // namespace
 
 void InterleaveQ6KX16(const uint8_t* rows, int64_t k, uint8_t* dst) {
-  const int64_t n_blocks = k / 256;
-  const uint64_t row_bytes = static_cast<uint64_t>(n_blocks) * sizeof(BlockQ6_K);
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    uint8_t* out = dst + b * kQ6KX16BlockBytes;
-    std::memset(out, 0, kQ6KX16BlockBytes);
-    for (int r = 0; r < kX16Rows; ++r) {
-      BlockQ6_K blk;
-      std::memcpy(&blk, rows + r * row_bytes + b * sizeof(BlockQ6_K), sizeof(blk));
-      std::memcpy(out + 2 * r, &blk.d, 2);
-      for (int j = 0; j < 16; ++j) std::memcpy(ScaleAt(out, r, j), &blk.scales[j], 1);
-      for (int i = 0; i < 256; ++i) {
-        const QuantBits at = BitsOf(r, i);
-        const int q = Q6KQuant(blk, i);
-        out[at.low_byte] |= static_cast<uint8_t>((q & 0x0f) << at.low_shift);
-        out[at.high_byte] |= static_cast<uint8_t>((q >> 4) << at.high_shift);
-      }
-    }
-  }
+  ForEachX16Block(k / 256, sizeof(BlockQ6_K), kQ6KX16BlockBytes, rows, dst,
+                  [](const uint8_t* block, int r, uint8_t* out) {
+                    BlockQ6_K blk;
+                    std::memcpy(&blk, block, sizeof(blk));
+                    std::memcpy(out + 2 * r, &blk.d, 2);
+                    for (int j = 0; j < 16; ++j) std::memcpy(ScaleAt(out, r, j), &blk.scales[j], 1);
+                    for (int i = 0; i < 256; ++i) {
+                      const QuantBits at = BitsOf(r, i);
+                      const int q = Q6KQuant(blk, i);
+                      out[at.low_byte] |= static_cast<uint8_t>((q & 0x0f) << at.low_shift);
+                      out[at.high_byte] |= static_cast<uint8_t>((q >> 4) << at.high_shift);
+                    }
+                  });
 }
 
 void DeinterleaveQ6KX16Row(const uint8_t* group, int64_t k, int row, uint8_t* dst) {
