@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine, builds everything and runs every test: all of them in an
-# optimised build, all again under ASan+UBSan, the thread pool and engine tests under
-# ThreadSanitizer, then the fuzzers for a short budget.
+# optimised build, all again under ASan+UBSan, the thread pool, engine, service and C++
+# end-to-end tests under ThreadSanitizer, then the fuzzers for a short budget.
 #   tests/run.sh            all of it
 #   SMOLLM_SKIP_SANITIZERS=1 tests/run.sh   without the sanitizer passes (local iteration)
 #   SMOLLM_FUZZ_SECONDS=N   seconds per fuzz target (default 20)
@@ -34,28 +34,43 @@ if [[ -z ${SMOLLM_SKIP_SANITIZERS:-} ]]; then
     -DSMOLLM_WITH_CUDA=OFF
 
   echo "== ThreadSanitizer build and the concurrent tests"
-  # What runs threads of ours inside the runtime: the thread pool and the engine (loop
-  # thread, sinks, session calls from other threads). Each test directory below must have
-  # all its targets listed (a missing one shows as a _NOT_BUILT failure).
+  # What runs threads of ours: the thread pool, the engine (loop thread, sinks, session
+  # calls from other threads), the service (gRPC callback reactors, its work queue, the
+  # engine's wake-ups) and the C++ client, in process and end to end against the
+  # smollm-server binary. Each test directory below must have all its targets listed (a
+  # missing one shows as a _NOT_BUILT failure).
   tsan_targets=(core_test scheduler_test session_store_test scheduler_sim_test engine_test
-    engine_reuse_test engine_session_test engine_session_kv_test token_sink_test)
+    engine_reuse_test engine_session_test engine_session_kv_test token_sink_test
+    service_unit_test service_server_test service_proposed_id_test smollm-server smollm
+    e2e_client_test)
   cmake -S . -B build/tsan -G Ninja -DSMOLLM_TEST_MODEL="$model" -DCMAKE_BUILD_TYPE=Debug \
-    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DSMOLLM_SANITIZE=thread -DSMOLLM_WITH_CUDA=OFF \
-    -DSMOLLM_WITH_SERVICE=OFF >/dev/null
+    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DSMOLLM_SANITIZE=thread -DSMOLLM_WITH_CUDA=OFF >/dev/null
   cmake --build build/tsan -j "$jobs" --target "${tsan_targets[@]}"
   # gcc 12's TSan runtime cannot place its shadow memory when the kernel randomises mmap
   # with more bits than it expects (vm.mmap_rnd_bits > 28); without ASLR it always can.
   no_aslr=()
   if setarch "$(uname -m)" -R true 2>/dev/null; then no_aslr=(setarch "$(uname -m)" -R); fi
-  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/tsan/tsan.supp"
-  # Left out here: model-heavy scenarios of one sequence at a time (memory pressure,
-  # rewind, prefix reuse) that the release and ASan passes run; under TSan they took
-  # 8 of its 11 minutes and add no interleaving beyond the concurrent-request, cancel
-  # and deadline tests that stay.
-  tsan_heavy='^(EngineSessionTest\.IdleSessionKvMakesRoom|EngineTest\.TightMemoryPreempts|SessionKvTest\.|EngineReuseTest\.SharedPrefixIsReused|EngineSessionTest\.ATurnsRetainedPages)'
-  for dir in tests/unit/core tests/unit/engine; do
+  # Reports go to files, one per process, so that one from a smollm-server the e2e tests
+  # started (and may kill at exit) fails the pass as surely as one from a test binary.
+  # tests/tsan/tsan.supp says what is suppressed in the uninstrumented gRPC and why.
+  tsan_reports=$root/build/tsan/reports
+  rm -rf "$tsan_reports" && mkdir -p "$tsan_reports"
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/tsan/tsan.supp log_path=$tsan_reports/report"
+  # Left out: tests labelled tsan_skip (tests/tsan/tsan_skip.cmake), model-heavy scenarios
+  # of one sequence at a time and the Python e2e clients, which the release and ASan
+  # passes run.
+  for dir in tests/unit/core tests/unit/engine tests/unit/service tests/e2e; do
+    started=$SECONDS
+    tsan_ok=1
     "${no_aslr[@]}" ctest --test-dir "build/tsan/$dir" --output-on-failure -j "$jobs" \
-      --timeout 600 -E "$tsan_heavy"
+      --timeout 600 -LE tsan_skip || tsan_ok=0
+    echo "TSan $dir: $((SECONDS - started)) s"
+    if compgen -G "$tsan_reports/report.*" >/dev/null; then
+      cat "$tsan_reports"/report.*
+      echo "ThreadSanitizer reported in $dir (above)" >&2
+      exit 1
+    fi
+    [[ $tsan_ok == 1 ]] || exit 1
   done
   unset TSAN_OPTIONS
 fi

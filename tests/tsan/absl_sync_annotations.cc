@@ -1,4 +1,5 @@
-// ThreadSanitizer builds only: tells TSan about Abseil's Mutex, CondVar and Notification.
+// ThreadSanitizer builds only: tells TSan about Abseil's Mutex, CondVar and Notification,
+// and about the reference count of absl::Status's shared representation.
 //
 // Debian ships Abseil as shared libraries built without -fsanitize=thread, so the
 // ABSL_TSAN_MUTEX_* annotations inside absl::Mutex are compiled out and TSan sees no
@@ -14,6 +15,14 @@
 // locks its own mutex): only the outermost call on a thread is reported, the one our code
 // or gRPC made.
 //
+// absl::Status: copies of an error share one heap representation, counted by an atomic
+// whose last decrement (Status::UnrefNonInlined, in libabsl_status) frees it. The
+// decrement is an acquire-release operation, so whatever a thread did with its copy
+// happens before the free on whichever thread drops the last reference; uninstrumented,
+// that edge is invisible and the free was reported as racing with the other thread's
+// earlier read of the message (a Status copied into a call record on one thread and
+// dropped on another).
+//
 // Not covered: Notification::HasBeenNotified() is inline (an atomic load in the caller),
 // so only WaitForNotification*() count as the acquire that pairs with Notify().
 #include <dlfcn.h>
@@ -25,6 +34,7 @@
 #include <string>
 
 #include "absl/base/options.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -272,6 +282,21 @@ bool Notification::WaitForNotificationWithDeadline(Time t) const {
   static auto real = RealFn<bool (*)(const Notification*, Time)>(
       true, "12Notification31WaitForNotificationWithDeadlineENS0_4TimeE");
   return NotificationWait(this, [&] { return real(this, t); });
+}
+
+// ---- Status: every decrement of the shared representation's count is modelled as the
+// acquire-release read-modify-write it is. `rep` is the tagged pointer (the representation's
+// address plus one), an address inside the block: TSan forgets its clock when the block
+// is freed.
+
+void Status::UnrefNonInlined(uintptr_t rep) {
+  static auto real = RealFn<void (*)(uintptr_t)>(false, "6Status15UnrefNonInlinedEm");
+  Scope scope;
+  if (scope.outer()) {
+    __tsan_release(reinterpret_cast<void*>(rep));
+    __tsan_acquire(reinterpret_cast<void*>(rep));
+  }
+  real(rep);
 }
 
 ABSL_NAMESPACE_END
