@@ -110,6 +110,12 @@ struct RopeParams {
   float theta = 10000.0f;
 };
 
+// One product of Backend::MatMulMany: out = w · x.
+struct MatMulTarget {
+  const Weight* w = nullptr;
+  Activations out;
+};
+
 // All ops are asynchronous with respect to the host on device backends; shapes are
 // validated by the caller (the model), so ops return nothing. Errors of the device
 // surface at Synchronize / CopyToHost. A backend is used from one thread at a time.
@@ -138,6 +144,12 @@ class Backend {
                        const Activations& out) = 0;
   // out[t][r] = dot(w row r, x[t]).   x: [n, w.cols], out: [n, w.rows]
   virtual void MatMul(const Weight& w, const Activations& x, const Activations& out) = 0;
+  // MatMul(*t.w, x, t.out) for every target (weights of x.cols columns, outputs not
+  // overlapping x or each other), with the same results; a backend may compute them
+  // together (the CPU backend: one activation quantization, one parallel loop).
+  virtual void MatMulMany(std::span<const MatMulTarget> targets, const Activations& x) {
+    for (const MatMulTarget& t : targets) MatMul(*t.w, x, t.out);
+  }
   // Rotates each head of x[t] (x: [n, n_heads * head_dim]) in place by positions[t].
   virtual void Rope(const Activations& x, const RopeParams& rope,
                     std::span<const Pos> positions) = 0;

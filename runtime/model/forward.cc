@@ -95,9 +95,9 @@ absl::Status Forward::Run(const StepBatch& batch, KvCache& cache, std::span<floa
     const LayerWeights& l = weights_->layers[il];
     // Attention block: x += W_o · attention(rope(W_q · norm(x)), rope(W_k · norm(x)), W_v · norm(x))
     b.RmsNorm(x, l.attn_norm, c.rms_norm_eps, norm);
-    b.MatMul(l.attn_q, norm, q);  // q: [n, n_heads * head_dim]
-    b.MatMul(l.attn_k, norm, k);  // k: [n, n_kv_heads * head_dim]
-    b.MatMul(l.attn_v, norm, v);  // v: [n, n_kv_heads * head_dim]
+    // q: [n, n_heads * head_dim], k and v: [n, n_kv_heads * head_dim]
+    const MatMulTarget qkv[] = {{&l.attn_q, q}, {&l.attn_k, k}, {&l.attn_v, v}};
+    b.MatMulMany(qkv, norm);
     if (c.UsesRope(il)) {         // SmolLM3's NoPE layers skip it
       b.Rope(q, q_rope, attention.positions);
       b.Rope(k, k_rope, attention.positions);
@@ -108,8 +108,8 @@ absl::Status Forward::Run(const StepBatch& batch, KvCache& cache, std::span<floa
     b.Add(x, proj);
     // Feed-forward block: x += W_down · (silu(W_gate · norm(x)) * W_up · norm(x))
     b.RmsNorm(x, l.ffn_norm, c.rms_norm_eps, norm);
-    b.MatMul(l.ffn_gate, norm, gate);  // gate: [n, d_ffn]
-    b.MatMul(l.ffn_up, norm, up);      // up: [n, d_ffn]
+    const MatMulTarget gate_up[] = {{&l.ffn_gate, gate}, {&l.ffn_up, up}};  // [n, d_ffn] each
+    b.MatMulMany(gate_up, norm);
     b.SiluMul(gate, up, gate);
     b.MatMul(l.ffn_down, gate, proj);  // proj: [n, d_model]
     b.Add(x, proj);

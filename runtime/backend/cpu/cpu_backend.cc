@@ -181,6 +181,21 @@ void CpuBackend::MatMul(const Weight& w, const Activations& x, const Activations
   });
 }
 
+void CpuBackend::MatMulMany(std::span<const MatMulTarget> targets, const Activations& x) {
+  const bool onednn = onednn_min_tokens_ > 0 && x.rows >= onednn_min_tokens_ && onednn_;
+  bool together = quantized_activations_ && !onednn && !targets.empty() &&
+                  targets.size() <= static_cast<size_t>(cpu::QuantMatMul::kMaxParts);
+  cpu::QuantMatMulPart parts[cpu::QuantMatMul::kMaxParts];
+  for (size_t i = 0; together && i < targets.size(); ++i) {
+    const Weight& w = *targets[i].w;
+    together = quant_matmul_.Supports(w.type) && w.cols == targets[0].w->cols &&
+               cpu::ActivationTypeFor(w.type) == cpu::ActivationTypeFor(targets[0].w->type);
+    parts[i] = {&w, targets[i].out, X16Rows(w)};
+  }
+  if (!together) return Backend::MatMulMany(targets, x);
+  quant_matmul_.MatMulMany(std::span<const cpu::QuantMatMulPart>(parts, targets.size()), x);
+}
+
 void CpuBackend::Rope(const Activations& x, const RopeParams& rope,
                       std::span<const Pos> positions) {
   const int half = rope.head_dim / 2;

@@ -60,6 +60,9 @@ class CpuBackend final : public Backend {
   void RmsNorm(const Activations& x, const Weight& gain, float eps,
                const Activations& out) override;
   void MatMul(const Weight& w, const Activations& x, const Activations& out) override;
+  // One QuantMatMul::MatMulMany where the int8 path takes every target with one
+  // activation format (a step too small for oneDNN); MatMul by MatMul otherwise.
+  void MatMulMany(std::span<const MatMulTarget> targets, const Activations& x) override;
   void Rope(const Activations& x, const RopeParams& rope,
             std::span<const Pos> positions) override;
   void SiluMul(const Activations& gate, const Activations& up,

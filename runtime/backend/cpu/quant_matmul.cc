@@ -33,27 +33,34 @@ QuantMatMul::QuantMatMul(ThreadPool& pool, int64_t max_cols, const CpuKernels& k
 
 void QuantMatMul::MatMul(const Weight& w, const Activations& x, const Activations& out,
                          int64_t x16_rows) {
-  const QuantMatVecFn matvec = kernels_.quant_matvec(w.type);
-  const GgmlType act_type = *ActivationTypeFor(w.type);
-  const uint64_t act_row_bytes = *RowBytes(act_type, w.cols);
-  const auto* weights = static_cast<const uint8_t*>(w.data);
-  const uint64_t group_bytes = x16_rows > 0 ? X16GroupBytes(w.type, w.cols) : 0;
-  const QuantMatVecFn x16_matvec = x16_rows > 0 ? kernels_.x16_matvec(w.type) : nullptr;
-  // The GGUF rows after the interleaved groups.
-  const uint8_t* plain = weights + x16_rows / kX16Rows * group_bytes - x16_rows * w.row_bytes;
-  // Chunks of rows small enough to spread over the threads, large enough that a chunk's
-  // weights (at most 64 rows) stay in cache while every column group reads them; whole
-  // groups where rows are interleaved.
-  const int64_t min_grain = x16_rows > 0 ? kX16Rows : 4;
-  const int64_t grain =
-      std::clamp<int64_t>(w.rows / (8 * pool_.size()), min_grain, 64) / min_grain * min_grain;
+  const QuantMatMulPart part{&w, out, x16_rows};
+  MatMulMany(std::span<const QuantMatMulPart>(&part, 1), x);
+}
+
+void QuantMatMul::MatMulMany(std::span<const QuantMatMulPart> parts, const Activations& x) {
+  const int64_t cols = parts[0].w->cols;
+  const GgmlType act_type = *ActivationTypeFor(parts[0].w->type);
+  const uint64_t act_row_bytes = *RowBytes(act_type, cols);
+  // Per part: its row chunks, small enough to spread over the threads, large enough that
+  // a chunk's weights (at most 64 rows) stay in cache while every column group reads
+  // them; whole groups where rows are interleaved. Chunks [first_chunk[i],
+  // first_chunk[i + 1]) of the loop are part i's.
+  int64_t grain[kMaxParts];
+  int64_t first_chunk[kMaxParts + 1] = {0};
+  const int n_parts = static_cast<int>(parts.size());
+  for (int i = 0; i < n_parts; ++i) {
+    const int64_t rows = parts[i].w->rows;
+    const int64_t min_grain = parts[i].x16_rows > 0 ? kX16Rows : 4;
+    grain[i] = std::clamp<int64_t>(rows / (8 * pool_.size()), min_grain, 64) / min_grain * min_grain;
+    first_chunk[i + 1] = first_chunk[i] + (rows + grain[i] - 1) / grain[i];
+  }
   for (int64_t first = 0; first < x.rows; first += kTokensPerPass) {
     const int64_t n_tokens = std::min(kTokensPerPass, x.rows - first);
     const auto quantize = [&](int64_t begin, int64_t end, int) {
       for (int64_t t = begin; t < end; ++t) {
         uint8_t* act = act_.data() + t * act_row_bytes;
-        kernels_.quantize_activations(act_type, x.row(first + t), act, w.cols);
-        ActivationScales(act_type, act, w.cols, act_scales_.data() + t * max_act_scales_);
+        kernels_.quantize_activations(act_type, x.row(first + t), act, cols);
+        ActivationScales(act_type, act, cols, act_scales_.data() + t * max_act_scales_);
       }
     };
     if (n_tokens == 1) {
@@ -61,10 +68,16 @@ void QuantMatMul::MatMul(const Weight& w, const Activations& x, const Activation
     } else {
       pool_.ParallelFor(n_tokens, 1, quantize);
     }
-    // Rows [begin, end) of one kind: all interleaved or all plain.
-    const auto run = [&](int64_t begin, int64_t end) {
-      const bool x16 = begin < x16_rows;
-      const QuantMatVecFn kernel = x16 ? x16_matvec : matvec;
+    // Rows [begin, end) of one part and one kind: all interleaved or all plain.
+    const auto run = [&](const QuantMatMulPart& part, int64_t begin, int64_t end) {
+      const Weight& w = *part.w;
+      const auto* weights = static_cast<const uint8_t*>(w.data);
+      const bool x16 = begin < part.x16_rows;
+      const uint64_t group_bytes = part.x16_rows > 0 ? X16GroupBytes(w.type, w.cols) : 0;
+      // The GGUF rows after the interleaved groups.
+      const uint8_t* plain =
+          weights + part.x16_rows / kX16Rows * group_bytes - part.x16_rows * w.row_bytes;
+      const QuantMatVecFn kernel = x16 ? kernels_.x16_matvec(w.type) : kernels_.quant_matvec(w.type);
       for (int64_t col = 0; col < n_tokens; col += kMaxMatVecCols) {
         QuantMatVecArgs args;
         args.weights = x16 ? weights + begin / kX16Rows * group_bytes : plain + begin * w.row_bytes;
@@ -76,17 +89,24 @@ void QuantMatMul::MatMul(const Weight& w, const Activations& x, const Activation
         args.act_scales = act_scales_.data() + col * max_act_scales_;
         args.act_scale_stride = max_act_scales_;
         args.n_cols = static_cast<int>(std::min<int64_t>(kMaxMatVecCols, n_tokens - col));
-        args.out = out.row(first + col) + begin;
-        args.out_stride = out.stride;
+        args.out = part.out.row(first + col) + begin;
+        args.out_stride = part.out.stride;
         kernel(args);
       }
     };
-    pool_.ParallelFor(w.rows, grain, [&](int64_t begin, int64_t end, int) {
-      if (begin < x16_rows && end > x16_rows) {
-        run(begin, x16_rows);
-        run(x16_rows, end);
-      } else {
-        run(begin, end);
+    pool_.ParallelFor(first_chunk[n_parts], 1, [&](int64_t chunk_begin, int64_t chunk_end, int) {
+      for (int64_t chunk = chunk_begin; chunk < chunk_end; ++chunk) {
+        int i = 0;
+        while (chunk >= first_chunk[i + 1]) ++i;
+        const QuantMatMulPart& part = parts[i];
+        const int64_t begin = (chunk - first_chunk[i]) * grain[i];
+        const int64_t end = std::min(part.w->rows, begin + grain[i]);
+        if (begin < part.x16_rows && end > part.x16_rows) {
+          run(part, begin, part.x16_rows);
+          run(part, part.x16_rows, end);
+        } else {
+          run(part, begin, end);
+        }
       }
     });
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "runtime/backend/backend.h"
@@ -11,6 +12,14 @@
 #include "runtime/core/thread_pool.h"
 
 namespace smollm::runtime::cpu {
+
+// One product of QuantMatMul::MatMulMany: out = w · x, w's first x16_rows rows
+// interleaved (as QuantMatMul::MatMul's arguments).
+struct QuantMatMulPart {
+  const Weight* w = nullptr;
+  Activations out;
+  int64_t x16_rows = 0;
+};
 
 class QuantMatMul {
  public:
@@ -33,6 +42,15 @@ class QuantMatMul {
   // layout.
   void MatMul(const Weight& w, const Activations& x, const Activations& out,
               int64_t x16_rows = 0);
+
+  // Most parts of one MatMulMany call.
+  static constexpr int kMaxParts = 4;
+
+  // MatMul of every part, bit for bit, with the activations quantized once and every
+  // part's row chunks in one parallel loop (a decode step's Q, K, V: one loop, not
+  // three). 1 <= parts.size() <= kMaxParts; every part's weight type is supported and
+  // quantizes activations to the same type (ActivationTypeFor), and w.cols == x.cols.
+  void MatMulMany(std::span<const QuantMatMulPart> parts, const Activations& x);
 
  private:
   ThreadPool& pool_;

@@ -75,6 +75,47 @@ TEST_P(CpuBackendTest, MatMulMatchesScalarReference) {
   }
 }
 
+// MatMulMany gives every target its MatMul's bits, whether the int8 path takes the
+// targets together (Q, K, V-like shapes, uploaded and so repacked where AVX-512 runs),
+// or one by one (Q4_K and Q8_0 quantize activations differently; F32).
+TEST_P(CpuBackendTest, MatMulManyEqualsEachMatMul) {
+  const int64_t cols = 512;
+  const std::vector<std::vector<GgmlType>> sets = {
+      {GgmlType::kQ8_0, GgmlType::kQ5_0, GgmlType::kQ8_0},
+      {GgmlType::kQ4_K, GgmlType::kQ8_0},
+      {GgmlType::kF32, GgmlType::kQ6_K}};
+  for (const std::vector<GgmlType>& types : sets) {
+    for (int64_t n_tokens : {1, 5}) {
+      SCOPED_TRACE(::testing::Message() << NameOf(types[0]) << " n=" << n_tokens);
+      std::vector<TestWeight> host;  // outlives the uploads, which may read it in place
+      std::vector<Weight> weights;
+      std::vector<std::vector<float>> alone, together;
+      const std::vector<float> x = RandomFloats(n_tokens * cols, 7);
+      std::vector<float> x_copy = x;
+      for (size_t i = 0; i < types.size(); ++i) {
+        const int64_t rows = 48 + 19 * static_cast<int64_t>(i);
+        host.push_back(MakeWeight(types[i], rows, cols, 40 + i));
+        auto weight = backend_.UploadWeight(host.back().Host());
+        ASSERT_TRUE(weight.ok()) << weight.status();
+        weights.push_back(*weight);
+        alone.emplace_back(n_tokens * rows, NAN);
+        together.emplace_back(n_tokens * rows, NAN);
+        backend_.MatMul(weights[i], View(x_copy, n_tokens, cols), View(alone[i], n_tokens, rows));
+      }
+      std::vector<MatMulTarget> targets;
+      for (size_t i = 0; i < types.size(); ++i) {
+        targets.push_back({&weights[i], View(together[i], n_tokens, weights[i].rows)});
+      }
+      backend_.MatMulMany(targets, View(x_copy, n_tokens, cols));
+      for (size_t i = 0; i < types.size(); ++i) {
+        ASSERT_FALSE(std::isnan(alone[i][0]));
+        ASSERT_EQ(0, std::memcmp(alone[i].data(), together[i].data(), alone[i].size() * sizeof(float)))
+            << "target " << i;
+      }
+    }
+  }
+}
+
 // Q4_K tables are repacked (16-row groups, then 2 plain rows) where AVX-512 runs them.
 TEST_P(CpuBackendTest, EmbedDequantizesRows) {
   for (GgmlType type : {GgmlType::kQ6_K, GgmlType::kQ4_K}) {

@@ -117,6 +117,59 @@ TEST_P(QuantMatMulTest, InterleavedRowsGiveEachTokenItsSoloResult) {
   }
 }
 
+// Several weights in one MatMulMany (one interleaved where the ISA has the kernel, row
+// counts that are no multiple of the chunk size, two types quantizing activations
+// alike): every output bit for bit the part's own MatMul, at every token count.
+TEST_P(QuantMatMulTest, MatMulManyEqualsEachMatMul) {
+  const cpu::CpuKernels& kernels = cpu::KernelsFor(std::get<1>(GetParam()));
+  ThreadPool pool(std::get<0>(GetParam()));
+  const int64_t cols = 576;
+  cpu::QuantMatMul matmul(pool, cols, kernels);
+  const bool small = smollm::testing::kSanitizerBuild;
+  const GgmlType types[] = {GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kQ5_0};
+  const int64_t rows[] = {small ? 37 : 101, small ? 19 : 45, 16};
+  std::vector<TestWeight> plain;
+  std::vector<std::vector<uint8_t>> bytes;
+  std::vector<Weight> weights;
+  std::vector<int64_t> x16_rows;
+  for (int i = 0; i < 3; ++i) {
+    plain.push_back(MakeWeight(types[i], rows[i], cols, 20 + i));
+    bytes.push_back(plain.back().bytes);
+    const uint64_t row_bytes = *RowBytes(types[i], cols);
+    int64_t interleaved = 0;
+    if (i == 0 && kernels.x16_matvec(types[i]) != nullptr) {  // 96 rows interleaved, then 5 plain
+      interleaved = rows[i] / cpu::kX16Rows * cpu::kX16Rows;
+      const uint64_t group_bytes = cpu::X16GroupBytes(types[i], cols);
+      for (int64_t g = 0; g < interleaved / cpu::kX16Rows; ++g) {
+        cpu::InterleaveX16(types[i], &plain[i].bytes[g * cpu::kX16Rows * row_bytes], cols,
+                           &bytes[i][g * group_bytes]);
+      }
+      std::memmove(&bytes[i][interleaved / cpu::kX16Rows * group_bytes],
+                   &plain[i].bytes[interleaved * row_bytes], (rows[i] - interleaved) * row_bytes);
+    }
+    x16_rows.push_back(interleaved);
+  }
+  for (int i = 0; i < 3; ++i) weights.push_back({types[i], rows[i], cols, *RowBytes(types[i], cols), bytes[i].data()});
+  for (int64_t n_tokens : {1, 3, 8, 9, 70}) {
+    SCOPED_TRACE(::testing::Message() << "n=" << n_tokens);
+    std::vector<float> x = RandomFloats(n_tokens * cols, 30 + n_tokens);
+    std::vector<std::vector<float>> alone(3), together(3);
+    cpu::QuantMatMulPart parts[3];
+    for (int i = 0; i < 3; ++i) {
+      alone[i].assign(n_tokens * rows[i], NAN);
+      together[i].assign(n_tokens * rows[i], NAN);
+      matmul.MatMul(weights[i], View(x, n_tokens, cols), View(alone[i], n_tokens, rows[i]), x16_rows[i]);
+      parts[i] = {&weights[i], View(together[i], n_tokens, rows[i]), x16_rows[i]};
+    }
+    matmul.MatMulMany(parts, View(x, n_tokens, cols));
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_FALSE(std::isnan(alone[i][0]));
+      ASSERT_EQ(0, std::memcmp(alone[i].data(), together[i].data(), alone[i].size() * sizeof(float)))
+          << "part " << i;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(ThreadsAndIsa, QuantMatMulTest,
                          ::testing::Combine(::testing::Values(1, 2),
                                             ::testing::Values(CpuIsa::kGeneric, CpuIsa::kAvx2,
