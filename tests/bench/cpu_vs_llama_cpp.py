@@ -141,14 +141,7 @@ class Child:
         self.log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.log, text=True, env=env)
-        self._ready = None
-
-    @property
-    def ready(self):
-        """The child's first line, once it has loaded and warmed up."""
-        if self._ready is None:
-            self._ready = self._reply()
-        return self._ready
+        self.ready = self._reply()  # its first line, once it has loaded and warmed up
 
     def _reply(self):
         line = self.proc.stdout.readline()
@@ -193,7 +186,7 @@ def decode_bytes_per_token(model):
 
 def membw(args, threads):
     out = subprocess.run([os.path.join(args.build, "tests/bench/membw_bench"), "--threads",
-                          str(threads), "--mib", str(args.membw_mib), "--passes", "5"],
+                          str(threads), "--mib", str(args.membw_mib), "--passes", "8"],
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out)
 
@@ -212,10 +205,12 @@ def bench_row(args, model, threads, isa):
     if args.onednn_min_tokens is not None:
         ours_argv += ["--onednn-min-tokens", str(args.onednn_min_tokens)]
     ours = Child(ours_argv, env)
+    # Loaded before llama.cpp maps the same file: our backend hands the pages of the
+    # weights it repacks back to the kernel (MADV_PAGEOUT), which cannot reclaim pages that
+    # another process maps too, and our RSS would then count them.
     llama = Child([sys.executable, os.path.abspath(__file__), "--llama-worker", "--model", model,
                    "--threads", str(threads), "--ctx", str(args.ctx),
                    "--min-seconds", str(args.min_seconds)])
-    ours.ready, llama.ready  # both load at once: nothing is timed yet
     samples = {side: {t: [] for t in TESTS} for side in ("ours", "llama")}
     bw = []
     for r in range(args.rounds):
