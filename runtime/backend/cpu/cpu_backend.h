@@ -36,7 +36,7 @@ class CpuBackend final : public Backend {
 
   // On (the default): weights with an int8 kernel (quant_matvec.h) are multiplied with
   // activations quantized to 8 bits per matmul, as llama.cpp does: much faster than f32
-  // (tests/bench/compare_llama_cpp.py), at llama.cpp's fidelity (int8_fidelity_test.cc).
+  // (tests/bench/cpu_vs_llama_cpp.py), at llama.cpp's fidelity (int8_fidelity_test.cc).
   // Off: every weight is dequantized and dotted in f32, exact up to f32 rounding (the
   // conformance checks against exact arithmetic run so).
   void SetQuantizedActivations(bool on) { quantized_activations_ = on; }
