@@ -11,6 +11,9 @@ namespace {
 
 constexpr int kMaxHeadDim = 512;
 constexpr int kChunkSlots = 16;  // positions per chunk (stack buffers of 32 KB each)
+// Query heads sharing one pass over their kv_head's chunks (a larger group takes several
+// passes); their accumulators take kMaxGroupHeads * 2 KB of stack.
+constexpr int kMaxGroupHeads = 8;
 
 // Offset (in elements) of one head's slot vector inside K or V.
 uint64_t SlotOffset(const KvCacheShape& s, int layer, int page, int kv_head, int slot) {
@@ -49,58 +52,72 @@ void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache
   const KvCacheShape& s = cache.shape;
   const int head_dim = s.head_dim;
   const int group = n_heads / s.n_kv_heads;
+  const int head_blocks = (group + kMaxGroupHeads - 1) / kMaxGroupHeads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const auto* k_base = static_cast<const uint16_t*>(cache.k.data());
   const auto* v_base = static_cast<const uint16_t*>(cache.v.data());
 
+  // One item per (token, kv_head, block of its query heads): the query heads of a group
+  // read the same keys and values, so each chunk is converted once for all of them.
   // Slots are visited in chunks that lie within one page, where one kv_head's slot
   // vectors are contiguous: one conversion, one batch of dot products and one weighted
-  // sum per chunk instead of kernel calls per position.
-  pool.ParallelFor(q.rows * n_heads, 4, [&](int64_t begin, int64_t end, int) {
+  // sum per chunk and head instead of kernel calls per position. Each head's arithmetic
+  // is the same sequence whatever the grouping.
+  const int64_t n_items = q.rows * s.n_kv_heads * head_blocks;
+  pool.ParallelFor(n_items, 1, [&](int64_t begin, int64_t end, int) {
     float keys[kChunkSlots * kMaxHeadDim];
     float values[kChunkSlots * kMaxHeadDim];
     float scores[kChunkSlots];
-    float acc[kMaxHeadDim];
+    float acc[kMaxGroupHeads][kMaxHeadDim];
+    float running_max[kMaxGroupHeads];
+    float denominator[kMaxGroupHeads];
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t t = item / n_heads;
-      const int h = static_cast<int>(item % n_heads);
-      const int kv_head = h / group;
+      const int64_t t = item / (s.n_kv_heads * head_blocks);
+      const int kv_head = static_cast<int>(item / head_blocks % s.n_kv_heads);
+      const int first_head = kv_head * group + static_cast<int>(item % head_blocks) * kMaxGroupHeads;
+      const int heads = std::min(kMaxGroupHeads, (kv_head + 1) * group - first_head);
       const int seq = batch.token_seq[t];
       const Pos pos = batch.positions[t];
-      const float* qh = q.row(t) + h * head_dim;
 
-      float running_max = -std::numeric_limits<float>::infinity();
-      float denominator = 0;
-      for (int d = 0; d < head_dim; ++d) acc[d] = 0;
+      for (int g = 0; g < heads; ++g) {
+        running_max[g] = -std::numeric_limits<float>::infinity();
+        denominator[g] = 0;
+        for (int d = 0; d < head_dim; ++d) acc[g][d] = 0;
+      }
       for (Pos j = 0; j <= pos;) {
         const int slot = j % s.page_size;
         const int n = static_cast<int>(std::min<Pos>({pos + 1 - j, s.page_size - slot, kChunkSlots}));
         const uint64_t off = SlotOffset(s, layer, PageOf(batch, seq, j, s.page_size), kv_head, slot);
         kernels.f16_to_f32(k_base + off, keys, static_cast<int64_t>(n) * head_dim);
-        kernels.dot_rows(qh, keys, n, head_dim, scores);
-        float chunk_max = -std::numeric_limits<float>::infinity();
-        for (int i = 0; i < n; ++i) {
-          scores[i] *= scale;
-          chunk_max = std::max(chunk_max, scores[i]);
-        }
-        if (chunk_max > running_max) {
-          // Rescale what was accumulated under the old maximum.
-          const float correction = std::exp(running_max - chunk_max);
-          denominator *= correction;
-          kernels.scale(correction, acc, head_dim);
-          running_max = chunk_max;
-        }
-        for (int i = 0; i < n; ++i) {
-          scores[i] = std::exp(scores[i] - running_max);
-          denominator += scores[i];
-        }
         kernels.f16_to_f32(v_base + off, values, static_cast<int64_t>(n) * head_dim);
-        kernels.axpy_rows(scores, values, n, head_dim, acc);
+        for (int g = 0; g < heads; ++g) {
+          const float* qh = q.row(t) + (first_head + g) * head_dim;
+          kernels.dot_rows(qh, keys, n, head_dim, scores);
+          float chunk_max = -std::numeric_limits<float>::infinity();
+          for (int i = 0; i < n; ++i) {
+            scores[i] *= scale;
+            chunk_max = std::max(chunk_max, scores[i]);
+          }
+          if (chunk_max > running_max[g]) {
+            // Rescale what was accumulated under the old maximum.
+            const float correction = std::exp(running_max[g] - chunk_max);
+            denominator[g] *= correction;
+            kernels.scale(correction, acc[g], head_dim);
+            running_max[g] = chunk_max;
+          }
+          for (int i = 0; i < n; ++i) {
+            scores[i] = std::exp(scores[i] - running_max[g]);
+            denominator[g] += scores[i];
+          }
+          kernels.axpy_rows(scores, values, n, head_dim, acc[g]);
+        }
         j += n;
       }
-      float* o = out.row(t) + h * head_dim;
-      const float inv = 1.0f / denominator;
-      for (int d = 0; d < head_dim; ++d) o[d] = acc[d] * inv;
+      for (int g = 0; g < heads; ++g) {
+        float* o = out.row(t) + (first_head + g) * head_dim;
+        const float inv = 1.0f / denominator[g];
+        for (int d = 0; d < head_dim; ++d) o[d] = acc[g][d] * inv;
+      }
     }
   });
 }

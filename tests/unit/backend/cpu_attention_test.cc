@@ -108,37 +108,96 @@ TEST_P(CpuAttention, MatchesContiguousReference) {
   }
 }
 
+// One sequence of `len` positions with random K and V stored over shuffled pages.
+struct OneSequence {
+  OneSequence(CpuBackend& backend, int n_kv_heads, int head_dim, int page_size, int len,
+              std::vector<int32_t> pages, uint32_t seed)
+      : n_kv_heads(n_kv_heads), head_dim(head_dim), page_ids(std::move(pages)),
+        page_table_begin{0, static_cast<int32_t>(page_ids.size())} {
+    const int kv_dim = n_kv_heads * head_dim;
+    cache = AllocateKvCache(backend, {1, n_kv_heads, head_dim, page_size,
+                                      static_cast<int32_t>(page_ids.size()) + 1})
+                .value();
+    k = RandomFloats(len * kv_dim, seed);
+    v = RandomFloats(len * kv_dim, seed + 1);
+    std::vector<Pos> all_pos(len);
+    std::iota(all_pos.begin(), all_pos.end(), 0);
+    std::vector<int32_t> all_seq(len, 0);
+    backend.StoreKv(cache, 0, View(k, len, kv_dim), View(v, len, kv_dim),
+                    {all_pos, all_seq, page_table_begin, page_ids});
+  }
+  // Attention of queries `q` ([pos.size()][n_heads * head_dim]) at positions `pos`.
+  std::vector<float> Attend(CpuBackend& backend, int n_heads, std::vector<float> q,
+                            const std::vector<Pos>& pos) {
+    const std::vector<int32_t> seq(pos.size(), 0);
+    const int n = static_cast<int>(pos.size());
+    std::vector<float> out(q.size(), NAN);
+    backend.Attention(cache, 0, n_heads, View(q, n, n_heads * head_dim),
+                      {pos, seq, page_table_begin, page_ids}, View(out, n, n_heads * head_dim));
+    return out;
+  }
+  void ExpectReference(int n_heads, const std::vector<float>& q, const std::vector<Pos>& pos,
+                       const std::vector<float>& out) const {
+    for (size_t t = 0; t < pos.size(); ++t) {
+      for (int h = 0; h < n_heads; ++h) {
+        const std::vector<double> ref =
+            ReferenceHead(&q[(t * n_heads + h) * head_dim], k, v, n_kv_heads * head_dim,
+                          h / (n_heads / n_kv_heads), head_dim, pos[t]);
+        for (int d = 0; d < head_dim; ++d) {
+          ASSERT_NEAR(out[(t * n_heads + h) * head_dim + d], ref[d], 1e-5)
+              << pos[t] << " " << h << " " << d;
+        }
+      }
+    }
+  }
+
+  int n_kv_heads, head_dim;
+  std::vector<int32_t> page_ids, page_table_begin;
+  KvCache cache;
+  std::vector<float> k, v;
+};
+
 // Pages larger than the kernel's 16-slot chunks: a page is split into several chunks and
 // the last chunk is partial; queries at positions on and around chunk edges.
 TEST_P(CpuAttention, LargePagesSplitIntoChunks) {
   if (!cpu::CpuSupports(GetParam())) GTEST_SKIP() << "CPU lacks this ISA";
   ThreadPool pool(2);
   CpuBackend backend(pool, 1024, cpu::KernelsFor(GetParam()));
-  const int n_heads = 4, n_kv_heads = 2, head_dim = 64, page_size = 40, len = 95;
-  auto cache = AllocateKvCache(backend, {1, n_kv_heads, head_dim, page_size, 4});
-  ASSERT_TRUE(cache.ok());
-  const std::vector<int32_t> page_ids = {2, 0, 3};
-  const std::vector<int32_t> page_table_begin = {0, 3};
-  const int kv_dim = n_kv_heads * head_dim;
-  std::vector<float> k = RandomFloats(len * kv_dim, 6), v = RandomFloats(len * kv_dim, 7);
-  std::vector<Pos> all_pos(len);
-  std::iota(all_pos.begin(), all_pos.end(), 0);
-  std::vector<int32_t> all_seq(len, 0);
-  backend.StoreKv(*cache, 0, View(k, len, kv_dim), View(v, len, kv_dim),
-                  {all_pos, all_seq, page_table_begin, page_ids});
-  std::vector<Pos> pos = {0, 15, 16, 39, 40, 56, 94};
-  std::vector<int32_t> seq(pos.size(), 0);
-  const int n = static_cast<int>(pos.size());
-  std::vector<float> q = RandomFloats(n * n_heads * head_dim, 8, 3.0f);  // peaked softmax
-  std::vector<float> out(q.size(), NAN);
-  backend.Attention(*cache, 0, n_heads, View(q, n, n_heads * head_dim),
-                    {pos, seq, page_table_begin, page_ids}, View(out, n, n_heads * head_dim));
-  for (int t = 0; t < n; ++t) {
-    for (int h = 0; h < n_heads; ++h) {
-      const std::vector<double> ref = ReferenceHead(&q[(t * n_heads + h) * head_dim], k, v,
-                                                    kv_dim, h / (n_heads / n_kv_heads), head_dim, pos[t]);
+  const int n_heads = 4, head_dim = 64;
+  OneSequence s(backend, /*n_kv_heads=*/2, head_dim, /*page_size=*/40, /*len=*/95, {2, 0, 3}, 6);
+  const std::vector<Pos> pos = {0, 15, 16, 39, 40, 56, 94};
+  const std::vector<float> q = RandomFloats(pos.size() * n_heads * head_dim, 8, 3.0f);  // peaked
+  s.ExpectReference(n_heads, q, pos, s.Attend(backend, n_heads, q, pos));
+}
+
+// A group of 10 query heads per kv_head takes two passes over the chunks (8 heads, then
+// 2); every head matches the reference, and a head's output is bit for bit the same
+// when the other heads of its group ask different queries.
+TEST_P(CpuAttention, LargeGroupsTakeSeveralPasses) {
+  if (!cpu::CpuSupports(GetParam())) GTEST_SKIP() << "CPU lacks this ISA";
+  ThreadPool pool(2);
+  CpuBackend backend(pool, 1024, cpu::KernelsFor(GetParam()));
+  const int n_heads = 20, head_dim = 32;
+  OneSequence s(backend, /*n_kv_heads=*/2, head_dim, /*page_size=*/16, /*len=*/37, {1, 2, 0}, 9);
+  const std::vector<Pos> pos = {0, 16, 36};
+  const size_t q_size = pos.size() * n_heads * head_dim;
+  const std::vector<float> q = RandomFloats(q_size, 11, 2.0f);
+  const std::vector<float> out = s.Attend(backend, n_heads, q, pos);
+  s.ExpectReference(n_heads, q, pos, out);
+  // Heads 7 and 8 (the last of kv_head 0's first pass and the first of its second) keep
+  // their queries; every other head's change.
+  std::vector<float> q2 = RandomFloats(q_size, 12, 2.0f);
+  for (size_t t = 0; t < pos.size(); ++t) {
+    for (int h : {7, 8}) {
+      std::copy_n(&q[(t * n_heads + h) * head_dim], head_dim, &q2[(t * n_heads + h) * head_dim]);
+    }
+  }
+  const std::vector<float> out2 = s.Attend(backend, n_heads, q2, pos);
+  for (size_t t = 0; t < pos.size(); ++t) {
+    for (int h : {7, 8}) {
       for (int d = 0; d < head_dim; ++d) {
-        ASSERT_NEAR(out[(t * n_heads + h) * head_dim + d], ref[d], 1e-5) << pos[t] << " " << h << " " << d;
+        const size_t i = (t * n_heads + h) * head_dim + d;
+        ASSERT_EQ(out2[i], out[i]) << pos[t] << " " << h << " " << d;
       }
     }
   }
