@@ -11,9 +11,10 @@
 constexpr int kQ8_KQuantsOffset = 4;
 constexpr int kQ8_KBsumsOffset = 260;
 
-// A plain (may_alias, unaligned) load, which the compiler folds into vpdpbusd's
-// embedded {1to16} broadcast: one instruction instead of a broadcast and a dot product.
-typedef int32_t UnalignedInt32 __attribute__((may_alias));
+// A plain load that the compiler may fold into vpdpbusd's embedded {1to16} broadcast.
+// may_alias for the byte rows; aligned(1) because activation rows of 34-byte blocks
+// (Q8_0) put the dwords at any address, and a 4-aligned type there is undefined.
+typedef int32_t UnalignedInt32 __attribute__((may_alias, aligned(1)));
 __m512i Broadcast32(const uint8_t* p) {
   return _mm512_set1_epi32(*reinterpret_cast<const UnalignedInt32*>(p));
 }
