@@ -451,7 +451,8 @@ class HostileTest(unittest.TestCase):
 
     def test_zz_flood_of_unread_streams_then_healthy(self):
         """Streams opened and never read, then cancelled: the server stays healthy, its
-        memory bounded, and every KV page comes back. Runs last (zz)."""
+        memory bounded, and every KV page comes back (once the sessions, which keep what a
+        finished turn computed, are deleted). Runs last (zz)."""
         n = 100 if SANITIZED else 500
         used_before = kv_used()
         rss_before = SERVER.rss_kib()
@@ -461,6 +462,7 @@ class HostileTest(unittest.TestCase):
                     for _ in range(4)]
         stop = threading.Event()
         calls = []
+        session_ids = []
 
         def held(open_and_turn):
             for r in open_and_turn:
@@ -475,7 +477,11 @@ class HostileTest(unittest.TestCase):
                 calls.append(stub.Generate(pb.GenerateRequest(prompt="Count: %d" % i, sampling=s),
                                            metadata=AUTH_A, timeout=120))
             else:
-                requests = [pb.ChatRequest(open=pb.OpenSession(sampling=s)),
+                # Proposed ids: the sessions can be deleted below without reading a byte.
+                sid = "%032x" % random.getrandbits(128)
+                session_ids.append(sid)
+                requests = [pb.ChatRequest(open=pb.OpenSession(sampling=s,
+                                                               proposed_session_id=sid)),
                             pb.ChatRequest(turn=pb.UserTurn(content="Go %d" % i))]
                 calls.append(stub.Chat(held(requests), metadata=AUTH_A, timeout=120))
         time.sleep(2 if SANITIZED else 3)  # the server buffers and pauses them
@@ -493,11 +499,24 @@ class HostileTest(unittest.TestCase):
             ch.close()
         self.assertEqual(healthy.status, health_pb.HealthCheckResponse.SERVING)
         self.assertTrue(wait_idle(), "cancelled streams kept running")
+        # A session whose turn ended before the cancel keeps its KV for its next turn, as
+        # any session between turns does; deleting the sessions must return every page.
+        used_by_sessions = kv_used()
+        for sid in session_ids:
+            try:
+                self.stub.DeleteSession(pb.DeleteSessionRequest(session_id=sid),
+                                        metadata=AUTH_A, timeout=30)
+            except grpc.RpcError as e:  # refused streams opened no session
+                TALLY.check("delete flood session", grpc.StatusCode.NOT_FOUND, e.code())
+        deadline = time.time() + 10  # the gauges are sampled once a second
         used_after = kv_used()
+        while used_after != used_before and time.time() < deadline:
+            time.sleep(0.2)
+            used_after = kv_used()
         print("\nflood: %d streams (%d refused RESOURCE_EXHAUSTED), RSS %+d MiB at the peak, "
-              "KV pages used %s before, %s meanwhile, %s after" % (
-                  n, codes.count(EXHAUSTED), (peak - rss_before) // 1024, used_before,
-                  used_peak, used_after))
+              "KV pages used %s before, %s meanwhile, %s held by idle sessions, %s after their "
+              "deletion" % (n, codes.count(EXHAUSTED), (peak - rss_before) // 1024, used_before,
+                            used_peak, used_by_sessions, used_after))
         self.assertLess(peak - rss_before, 256 * 1024, "RSS grew by more than 256 MiB")
         self.assertEqual(used_after, used_before, "KV pages not returned")
         # Still serving after everything above.
