@@ -23,7 +23,10 @@ __m512i Broadcast32(const uint8_t* p) {
 // streamed from memory once per step; the hardware prefetchers stop at 4 KiB page
 // boundaries and fall behind while eight columns' dot products keep the core busy, so an
 // 8-column decode step stalled on weight loads for over a third of its time without it.
-// (Measured on the 3B model: 4 KiB cut that step by about a third, one column unchanged.)
+// (Measured on the 3B model: 4 KiB cut that step by about a third.) One column is not
+// compute-bound, the hardware prefetchers keep up, and the extra instructions cost: a
+// 1-thread 3B decode ran at 9.2 tok/s with them against 10.9 without, so one-column
+// kernels do not prefetch.
 constexpr int kX16PrefetchBytes = 4096;
 
 // Prefetches `lines` cache lines from `p` + kX16PrefetchBytes. Addresses past the end of
@@ -48,7 +51,7 @@ void MatVecQ4KX16(const QuantMatVecArgs& p) {
       for (int c = 0; c < N; ++c) isum[c] = _mm512_setzero_si512();
       for (int j = 0; j < 8; ++j) {
         // An eighth of the block (296 bytes) ahead per sub-block: five lines cover it.
-        PrefetchAhead(w + (kQ4KX16BlockBytes / 8) * j, 5);
+        if constexpr (N > 1) PrefetchAhead(w + (kQ4KX16BlockBytes / 8) * j, 5);
         const uint8_t* q = w + kQ4KX16QuantsOffset + 256 * j;
         __m512i lo[4], hi[4];
         for (int s = 0; s < 4; ++s) {

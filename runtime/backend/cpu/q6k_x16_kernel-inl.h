@@ -30,7 +30,7 @@ void MatVecQ6KX16(const QuantMatVecArgs& p) {
       for (int c = 0; c < N; ++c) isum[c] = _mm512_setzero_si512();
       for (int o = 0; o < 8; ++o) {
         // An eighth of the block (420 bytes) ahead per octet: seven lines cover it.
-        PrefetchAhead(w + (kQ6KX16BlockBytes / 8) * o, 7);
+        if constexpr (N > 1) PrefetchAhead(w + (kQ6KX16BlockBytes / 8) * o, 7);
         const uint8_t* q = w + kQ6KX16QuantsOffset + o * kQ6KX16OctetBytes;
         __m512i quants[8];  // step s: elements 32o + 4s (s < 4), 32o + 16 + 4(s - 4)
         const __m512i h0 = _mm512_loadu_si512(q + 256), h1 = _mm512_loadu_si512(q + 320);
