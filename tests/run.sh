@@ -42,12 +42,12 @@ if [[ -z ${SMOLLM_SKIP_SANITIZERS:-} ]]; then
   # must have all its targets listed (a missing one shows as a _NOT_BUILT failure).
   tsan_targets=(core_test scheduler_test session_store_test scheduler_sim_test engine_test
     engine_reuse_test engine_session_test engine_session_kv_test token_sink_test
-    service_unit_test service_server_test service_proposed_id_test)
+    service_unit_test service_server_test service_proposed_id_test smollm-server)
   tsan_dirs=(tests/unit/core tests/unit/engine tests/unit/service)
   # The C++ end-to-end client and the load smoke test against a TSan-built smollm-server
   # pass clean too, but add some 3 minutes to the run: SMOLLM_TSAN_E2E=1 includes them.
   if [[ -n ${SMOLLM_TSAN_E2E:-} ]]; then
-    tsan_targets+=(smollm-server smollm e2e_client_test)
+    tsan_targets+=(smollm e2e_client_test)
     tsan_dirs+=(tests/e2e tests/load)
   fi
   cmake -S . -B build/tsan -G Ninja -DSMOLLM_TEST_MODEL="$model" -DCMAKE_BUILD_TYPE=Debug \
