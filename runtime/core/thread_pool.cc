@@ -14,11 +14,12 @@ namespace smollm::runtime {
 namespace {
 // About 50-100 microseconds of spinning before a worker sleeps.
 constexpr int kSpinIterations = 20000;
-// A chunk index no loop reaches: claim_ holds it while a loop is being set up.
+// A chunk index no loop reaches: the claims hold it while a loop is being set up.
 constexpr uint64_t kNoChunk = 0xffffffffu;
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
+ThreadPool::ThreadPool(int n_threads)
+    : n_threads_(std::max(1, n_threads)), claims_(new Claim[n_threads_]) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
 
@@ -33,19 +34,24 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::RunChunks(uint32_t epoch, int thread_index) {
-  uint64_t claim = claim_.load(std::memory_order_acquire);
+  for (int i = 0; i < n_threads_; ++i) RunChunksOf(epoch, (thread_index + i) % n_threads_, thread_index);
+}
+
+void ThreadPool::RunChunksOf(uint32_t epoch, int run, int thread_index) {
+  std::atomic<uint64_t>& next = claims_[run].next;
+  uint64_t claim = next.load(std::memory_order_acquire);
   for (;;) {
     if (static_cast<uint32_t>(claim >> 32) != epoch) return;  // a newer loop: not ours
     const int64_t chunk = static_cast<int64_t>(claim & 0xffffffffu);
-    if (chunk >= n_chunks_.load(std::memory_order_acquire)) return;
-    if (!claim_.compare_exchange_weak(claim, claim + 1, std::memory_order_acq_rel,
-                                      std::memory_order_acquire)) {
+    if (chunk >= RunBegin(run + 1, n_chunks_.load(std::memory_order_acquire))) return;
+    if (!next.compare_exchange_weak(claim, claim + 1, std::memory_order_acq_rel,
+                                    std::memory_order_acquire)) {
       continue;  // `claim` now holds the current value
     }
     const int64_t begin = chunk * grain_;
     (*fn_)(begin, std::min(n_, begin + grain_), thread_index);
     done_chunks_.fetch_add(1, std::memory_order_release);
-    claim = claim_.load(std::memory_order_acquire);
+    claim = next.load(std::memory_order_acquire);
   }
 }
 
@@ -59,17 +65,22 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain,
   }
   const uint32_t epoch = epoch_.load(std::memory_order_relaxed) + 1;
   // Retire the last loop before its fields change. A worker can still be in RunChunks for
-  // it (every chunk done, claim_ at "chunk n_chunks"): had n_chunks_ grown first, its next
+  // it (every chunk done, a run's claim at its end): had n_chunks_ grown first, its next
   // claim would succeed under the old epoch and run a chunk of this loop twice, reading
   // fn_ while it is written. Whoever sees the new n_chunks_ (acquire) now fails that claim.
-  claim_.store(static_cast<uint64_t>(epoch) << 32 | kNoChunk, std::memory_order_relaxed);
+  for (int run = 0; run < n_threads_; ++run) {
+    claims_[run].next.store(static_cast<uint64_t>(epoch) << 32 | kNoChunk, std::memory_order_relaxed);
+  }
   fn_ = &fn;
   n_ = n;
   grain_ = grain;
   const int64_t n_chunks = (n + grain - 1) / grain;
   n_chunks_.store(n_chunks, std::memory_order_release);
   done_chunks_.store(0, std::memory_order_relaxed);
-  claim_.store(static_cast<uint64_t>(epoch) << 32, std::memory_order_release);
+  for (int run = 0; run < n_threads_; ++run) {
+    claims_[run].next.store(static_cast<uint64_t>(epoch) << 32 | RunBegin(run, n_chunks),
+                            std::memory_order_release);
+  }
   {
     // Publishing under the mutex pairs with the sleeping workers' predicate check.
     std::lock_guard<std::mutex> lock(mutex_);

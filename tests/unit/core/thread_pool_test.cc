@@ -1,7 +1,9 @@
-// ThreadPool: every index exactly once, thread indices in range, many loops back to back.
+// ThreadPool: every index exactly once, thread indices in range, many loops back to back,
+// one contiguous run of chunks per thread.
 #include "runtime/core/thread_pool.h"
 
 #include <atomic>
+#include <chrono>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -56,6 +58,27 @@ TEST(ThreadPool, ALoopWithMoreChunksAfterAShortOneRunsEachChunkOnce) {
       for (int64_t i = begin; i < end; ++i) hits[i].fetch_add(1);
     });
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "loop " << iter << " index " << i;
+  }
+}
+
+// Each thread starts on its own contiguous run of chunks, so that each core streams its
+// own part of a weight matrix in order: the worker of a 2-thread pool takes the second
+// half, and reaches into the caller's half only after its own is all claimed (by then the
+// caller has claimed all of its own too), so its first chunk, if any, is in its half.
+TEST(ThreadPool, EachThreadStartsOnItsOwnRun) {
+  ThreadPool pool(2);
+  constexpr int64_t kChunks = 40;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    std::atomic<int64_t> first_of_worker{-1};
+    pool.ParallelFor(kChunks, 1, [&](int64_t begin, int64_t, int t) {
+      int64_t none = -1;
+      if (t == 1) first_of_worker.compare_exchange_strong(none, begin);
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
+      while (std::chrono::steady_clock::now() < until) {
+      }
+    });
+    const int64_t first = first_of_worker.load();
+    EXPECT_TRUE(first == -1 || first >= kChunks / 2) << "the worker started at chunk " << first;
   }
 }
 
