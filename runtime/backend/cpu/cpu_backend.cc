@@ -5,11 +5,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/core/status.h"
 #include "runtime/backend/cpu/cpu_attention.h"
 #include "runtime/backend/cpu/onednn_matmul.h"
 #include "runtime/backend/cpu/x16_layout.h"
@@ -73,10 +75,8 @@ absl::StatusOr<Weight> CpuBackend::UploadWeight(const HostWeight& w) {
   const uint64_t x16_bytes = x16_rows / cpu::kX16Rows * group_bytes;
   const uint64_t tail_bytes = (w.rows - x16_rows) * *row_bytes;
   const uint64_t bytes = (x16_bytes + tail_bytes + 63) / 64 * 64;
-  auto* dst = static_cast<uint8_t*>(std::aligned_alloc(64, bytes));
-  if (dst == nullptr) {
-    return absl::ResourceExhaustedError(absl::StrCat("cannot allocate ", bytes, " bytes"));
-  }
+  ASSIGN_OR_RETURN(HugePageBuffer buffer, HugePageBuffer::Allocate(bytes));
+  uint8_t* dst = buffer.data();
   const uint8_t* src = w.bytes.data();
   pool_.ParallelFor(x16_rows / cpu::kX16Rows, 16, [&](int64_t begin, int64_t end, int) {
     for (int64_t g = begin; g < end; ++g) {
@@ -92,7 +92,7 @@ absl::StatusOr<Weight> CpuBackend::UploadWeight(const HostWeight& w) {
   if (last > first) {
     madvise(reinterpret_cast<void*>(first), last - first, MADV_PAGEOUT);
   }
-  owned_.emplace_back(dst);
+  owned_.push_back(std::move(buffer));
   x16_rows_[dst] = x16_rows;
   return Weight{w.type, w.rows, w.cols, *row_bytes, dst};
 }

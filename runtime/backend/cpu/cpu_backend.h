@@ -10,6 +10,7 @@
 #include "runtime/backend/backend.h"
 #include "runtime/backend/cpu/cpu_kernels.h"
 #include "runtime/backend/cpu/quant_matmul.h"
+#include "runtime/core/huge_page_buffer.h"
 #include "runtime/core/thread_pool.h"
 
 namespace smollm::runtime {
@@ -86,16 +87,12 @@ class CpuBackend final : public Backend {
   // selects the scratch for a row that must be de-interleaved first.
   void DequantizeRow(const Weight& w, int64_t x16_rows, int64_t r, float* dst, int thread);
 
-  struct FreeDeleter {
-    void operator()(uint8_t* p) const { std::free(p); }
-  };
-
   ThreadPool& pool_;
   const int64_t max_cols_;
   const cpu::CpuKernels& kernels_;
   std::vector<float> scratch_;  // [threads][max_cols] dequantized weight rows
   std::vector<uint8_t> row_scratch_;  // [threads][Q6_K bytes of max_cols] de-interleaved rows
-  std::vector<std::unique_ptr<uint8_t, FreeDeleter>> owned_;  // repacked weights
+  std::vector<HugePageBuffer> owned_;  // repacked weights
   std::unordered_map<const void*, int64_t> x16_rows_;  // repacked data -> interleaved rows
   int64_t onednn_min_tokens_ = 0;
   std::unique_ptr<cpu::OnednnMatmul> onednn_;  // created by SetOnednnMinTokens
