@@ -10,10 +10,13 @@ namespace smollm::runtime::cpu {
 namespace {
 
 constexpr int kMaxHeadDim = 512;
-constexpr int kChunkSlots = 16;  // positions per chunk (stack buffers of 32 KB each)
+constexpr int kChunkSlots = kDotColumns;  // positions per chunk (stack buffers of 32 KB each)
 // Query heads sharing one pass over their kv_head's chunks (a larger group takes several
 // passes); their accumulators take kMaxGroupHeads * 2 KB of stack.
 constexpr int kMaxGroupHeads = 8;
+// Query rows of one sequence sharing one pass over its chunks (their accumulators take
+// kTileRows * kMaxGroupHeads * 2 KB of stack).
+constexpr int64_t kTileRows = 8;
 
 // Offset (in elements) of one head's slot vector inside K or V.
 uint64_t SlotOffset(const KvCacheShape& s, int layer, int page, int kv_head, int slot) {
@@ -56,67 +59,98 @@ void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const auto* k_base = static_cast<const uint16_t*>(cache.k.data());
   const auto* v_base = static_cast<const uint16_t*>(cache.v.data());
+  // Rows per tile: a prompt's tokens share their sequence's keys and values, so a tile of
+  // them converts each chunk once for all of its tokens (a 512-token prompt otherwise
+  // converted its whole prefix again for every token). Small steps keep one row per item
+  // so that their few items still spread over the threads.
+  const int64_t tile_rows = q.rows >= 4 * kTileRows * pool.size() ? kTileRows : 1;
+  const int64_t n_tiles = (q.rows + tile_rows - 1) / tile_rows;
 
-  // One item per (token, kv_head, block of its query heads): the query heads of a group
-  // read the same keys and values, so each chunk is converted once for all of them.
+  // One item per (tile of rows, kv_head, block of its query heads): the query heads of a
+  // group read the same keys and values, so each chunk is converted once for all of them.
   // Slots are visited in chunks that lie within one page, where one kv_head's slot
   // vectors are contiguous: one conversion, one batch of dot products and one weighted
-  // sum per chunk and head instead of kernel calls per position. Each head's arithmetic
-  // is the same sequence whatever the grouping.
-  const int64_t n_items = q.rows * s.n_kv_heads * head_blocks;
+  // sum per chunk and head instead of kernel calls per position. Each (token, head)'s
+  // arithmetic is the same sequence of calls on the same chunks whatever the grouping and
+  // tiling (a chunk ends at a page or kChunkSlots boundary, or at the token's position),
+  // so results do not depend on what else is in the step.
+  const int64_t n_items = n_tiles * s.n_kv_heads * head_blocks;
   pool.ParallelFor(n_items, 1, [&](int64_t begin, int64_t end, int) {
     float keys[kChunkSlots * kMaxHeadDim];
+    float keys_t[kMaxHeadDim * kChunkSlots];  // keys transposed, unused slots zero
     float values[kChunkSlots * kMaxHeadDim];
     float scores[kChunkSlots];
-    float acc[kMaxGroupHeads][kMaxHeadDim];
-    float running_max[kMaxGroupHeads];
-    float denominator[kMaxGroupHeads];
+    float acc[kTileRows][kMaxGroupHeads][kMaxHeadDim];
+    float running_max[kTileRows][kMaxGroupHeads];
+    float denominator[kTileRows][kMaxGroupHeads];
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t t = item / (s.n_kv_heads * head_blocks);
+      const int64_t tile = item / (s.n_kv_heads * head_blocks);
       const int kv_head = static_cast<int>(item / head_blocks % s.n_kv_heads);
       const int first_head = kv_head * group + static_cast<int>(item % head_blocks) * kMaxGroupHeads;
       const int heads = std::min(kMaxGroupHeads, (kv_head + 1) * group - first_head);
-      const int seq = batch.token_seq[t];
-      const Pos pos = batch.positions[t];
-
-      for (int g = 0; g < heads; ++g) {
-        running_max[g] = -std::numeric_limits<float>::infinity();
-        denominator[g] = 0;
-        for (int d = 0; d < head_dim; ++d) acc[g][d] = 0;
-      }
-      for (Pos j = 0; j <= pos;) {
-        const int slot = j % s.page_size;
-        const int n = static_cast<int>(std::min<Pos>({pos + 1 - j, s.page_size - slot, kChunkSlots}));
-        const uint64_t off = SlotOffset(s, layer, PageOf(batch, seq, j, s.page_size), kv_head, slot);
-        kernels.f16_to_f32(k_base + off, keys, static_cast<int64_t>(n) * head_dim);
-        kernels.f16_to_f32(v_base + off, values, static_cast<int64_t>(n) * head_dim);
-        for (int g = 0; g < heads; ++g) {
-          const float* qh = q.row(t) + (first_head + g) * head_dim;
-          kernels.dot_rows(qh, keys, n, head_dim, scores);
-          float chunk_max = -std::numeric_limits<float>::infinity();
-          for (int i = 0; i < n; ++i) {
-            scores[i] *= scale;
-            chunk_max = std::max(chunk_max, scores[i]);
-          }
-          if (chunk_max > running_max[g]) {
-            // Rescale what was accumulated under the old maximum.
-            const float correction = std::exp(running_max[g] - chunk_max);
-            denominator[g] *= correction;
-            kernels.scale(correction, acc[g], head_dim);
-            running_max[g] = chunk_max;
-          }
-          for (int i = 0; i < n; ++i) {
-            scores[i] = std::exp(scores[i] - running_max[g]);
-            denominator[g] += scores[i];
-          }
-          kernels.axpy_rows(scores, values, n, head_dim, acc[g]);
+      const int64_t tile_end = std::min(q.rows, (tile + 1) * tile_rows);
+      // Runs of rows of one sequence within the tile share every chunk.
+      for (int64_t first = tile * tile_rows, last; first < tile_end; first = last) {
+        const int seq = batch.token_seq[first];
+        Pos max_pos = batch.positions[first];
+        for (last = first + 1; last < tile_end && batch.token_seq[last] == seq; ++last) {
+          max_pos = std::max(max_pos, batch.positions[last]);
         }
-        j += n;
-      }
-      for (int g = 0; g < heads; ++g) {
-        float* o = out.row(t) + (first_head + g) * head_dim;
-        const float inv = 1.0f / denominator[g];
-        for (int d = 0; d < head_dim; ++d) o[d] = acc[g][d] * inv;
+        for (int64_t r = 0; r < last - first; ++r) {
+          for (int g = 0; g < heads; ++g) {
+            running_max[r][g] = -std::numeric_limits<float>::infinity();
+            denominator[r][g] = 0;
+            for (int d = 0; d < head_dim; ++d) acc[r][g][d] = 0;
+          }
+        }
+        for (Pos j = 0; j <= max_pos;) {
+          const int slot = j % s.page_size;
+          const int n = static_cast<int>(std::min<Pos>({max_pos + 1 - j, s.page_size - slot, kChunkSlots}));
+          const uint64_t off = SlotOffset(s, layer, PageOf(batch, seq, j, s.page_size), kv_head, slot);
+          kernels.f16_to_f32(k_base + off, keys, static_cast<int64_t>(n) * head_dim);
+          kernels.f16_to_f32(v_base + off, values, static_cast<int64_t>(n) * head_dim);
+          for (int i = 0; i < n; ++i) {
+            for (int d = 0; d < head_dim; ++d) keys_t[d * kChunkSlots + i] = keys[i * head_dim + d];
+          }
+          for (int i = n; i < kChunkSlots; ++i) {
+            for (int d = 0; d < head_dim; ++d) keys_t[d * kChunkSlots + i] = 0.0f;
+          }
+          for (int64_t t = first; t < last; ++t) {
+            const Pos pos = batch.positions[t];
+            if (pos < j) continue;  // this token's positions are all done
+            const int n_t = static_cast<int>(std::min<Pos>(n, pos + 1 - j));
+            const int64_t r = t - first;
+            for (int g = 0; g < heads; ++g) {
+              const float* qh = q.row(t) + (first_head + g) * head_dim;
+              kernels.dot_columns(qh, keys_t, head_dim, scores);
+              float chunk_max = -std::numeric_limits<float>::infinity();
+              for (int i = 0; i < n_t; ++i) {
+                scores[i] *= scale;
+                chunk_max = std::max(chunk_max, scores[i]);
+              }
+              if (chunk_max > running_max[r][g]) {
+                // Rescale what was accumulated under the old maximum.
+                const float correction = std::exp(running_max[r][g] - chunk_max);
+                denominator[r][g] *= correction;
+                kernels.scale(correction, acc[r][g], head_dim);
+                running_max[r][g] = chunk_max;
+              }
+              for (int i = 0; i < n_t; ++i) {
+                scores[i] = std::exp(scores[i] - running_max[r][g]);
+                denominator[r][g] += scores[i];
+              }
+              kernels.axpy_rows(scores, values, n_t, head_dim, acc[r][g]);
+            }
+          }
+          j += n;
+        }
+        for (int64_t t = first; t < last; ++t) {
+          for (int g = 0; g < heads; ++g) {
+            float* o = out.row(t) + (first_head + g) * head_dim;
+            const float inv = 1.0f / denominator[t - first][g];
+            for (int d = 0; d < head_dim; ++d) o[d] = acc[t - first][g][d] * inv;
+          }
+        }
       }
     }
   });

@@ -329,19 +329,51 @@ void Scale(float a, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] *= a;
 }
 
-void DotRows(const float* x, const float* rows, int64_t n_rows, int64_t n, float* out) {
-  for (int64_t j = 0; j < n_rows; ++j) out[j] = Dot(x, rows + j * n, n);
+// Four partial sums over d (d mod 4), each a vector of the kDotColumns columns: four
+// independent multiply-add chains, added in a fixed order. Written lane by lane over j
+// so that the compiler vectorizes across the columns.
+void DotColumns(const float* x, const float* columns, int64_t n, float* out) {
+  float acc0[kDotColumns] = {}, acc1[kDotColumns] = {}, acc2[kDotColumns] = {}, acc3[kDotColumns] = {};
+  int64_t d = 0;
+  for (; d + 4 <= n; d += 4) {
+    const float x0 = x[d], x1 = x[d + 1], x2 = x[d + 2], x3 = x[d + 3];
+    const float* c = columns + d * kDotColumns;
+    for (int j = 0; j < kDotColumns; ++j) {
+      acc0[j] += x0 * c[j];
+      acc1[j] += x1 * c[kDotColumns + j];
+      acc2[j] += x2 * c[2 * kDotColumns + j];
+      acc3[j] += x3 * c[3 * kDotColumns + j];
+    }
+  }
+  for (; d < n; ++d) {
+    for (int j = 0; j < kDotColumns; ++j) acc0[j] += x[d] * columns[d * kDotColumns + j];
+  }
+  for (int j = 0; j < kDotColumns; ++j) out[j] = (acc0[j] + acc1[j]) + (acc2[j] + acc3[j]);
 }
 
+// y[i] += a[0] * rows[i] + a[1] * rows[n + i] + ..., in that order for every i, with a
+// block of y held in registers over all the rows instead of stored back after each.
 void AxpyRows(const float* a, const float* rows, int64_t n_rows, int64_t n, float* y) {
-  for (int64_t j = 0; j < n_rows; ++j) Axpy(a[j], rows + j * n, y, n);
+  constexpr int64_t kBlock = 64;
+  int64_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    float acc[kBlock];
+    for (int64_t l = 0; l < kBlock; ++l) acc[l] = y[i + l];
+    for (int64_t j = 0; j < n_rows; ++j) {
+      for (int64_t l = 0; l < kBlock; ++l) acc[l] += a[j] * rows[j * n + i + l];
+    }
+    for (int64_t l = 0; l < kBlock; ++l) y[i + l] = acc[l];
+  }
+  for (; i < n; ++i) {
+    for (int64_t j = 0; j < n_rows; ++j) y[i] += a[j] * rows[j * n + i];
+  }
 }
 
 }  // namespace
 
 const CpuKernels& Kernels() {
   static const CpuKernels kernels{SMOLLM_CPU_ISA, RowDequantizer, Dot,      Axpy,
-                                  Scale,          DotRows,        AxpyRows, F16ToF32,
+                                  Scale,          DotColumns,     AxpyRows, F16ToF32,
                                   F32ToF16,       QuantMatVecFor, QuantizeActivations,
                                   X16MatVec};
   return kernels;

@@ -12,6 +12,9 @@ namespace smollm::runtime::cpu {
 // Writes `n` floats (a whole number of blocks) dequantized from `src` to `dst`.
 using DequantizeRowFn = void (*)(const uint8_t* src, float* dst, int64_t n);
 
+// Columns of dot_columns (the attention's keys per chunk).
+inline constexpr int kDotColumns = 16;
+
 struct CpuKernels {
   CpuIsa isa;
   // nullptr for types the CPU backend cannot compute with.
@@ -19,8 +22,10 @@ struct CpuKernels {
   float (*dot)(const float* a, const float* b, int64_t n);         // sum a[i] * b[i]
   void (*axpy)(float a, const float* x, float* y, int64_t n);      // y += a * x
   void (*scale)(float a, float* y, int64_t n);                     // y *= a
-  // out[j] = dot(x, rows + j * n) for j < n_rows.
-  void (*dot_rows)(const float* x, const float* rows, int64_t n_rows, int64_t n, float* out);
+  // out[j] = sum over d < n of x[d] * columns[d * kDotColumns + j], for all j <
+  // kDotColumns: one query against a chunk of keys stored transposed, so that the 16
+  // scores come out of one vector per step without a horizontal sum per key.
+  void (*dot_columns)(const float* x, const float* columns, int64_t n, float* out);
   // y += sum over j < n_rows of a[j] * (rows + j * n).
   void (*axpy_rows)(const float* a, const float* rows, int64_t n_rows, int64_t n, float* y);
   void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);  // KV pages

@@ -77,6 +77,39 @@ TEST_P(CpuKernelsTest, DequantizersMatchReferenceBitForBit) {
   EXPECT_EQ(kernels.row_dequantizer(GgmlType::kQ2_K), nullptr);
 }
 
+// The attention's chunk kernels against plain sums: a query against keys stored
+// transposed (kDotColumns per step), and a weighted sum of value rows into y.
+TEST_P(CpuKernelsTest, AttentionChunkKernelsMatchPlainSums) {
+  const cpu::CpuKernels& kernels = cpu::KernelsFor(GetParam());
+  std::mt19937 rng(17);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int64_t n : {1, 7, 64, 130}) {
+    std::vector<float> x(n), columns(n * cpu::kDotColumns);
+    for (float& v : x) v = dist(rng);
+    for (float& v : columns) v = dist(rng);
+    std::vector<float> out(cpu::kDotColumns, NAN);
+    kernels.dot_columns(x.data(), columns.data(), n, out.data());
+    for (int j = 0; j < cpu::kDotColumns; ++j) {
+      double want = 0;
+      for (int64_t d = 0; d < n; ++d) want += double(x[d]) * columns[d * cpu::kDotColumns + j];
+      ASSERT_NEAR(out[j], want, 1e-4 * (1 + std::abs(want))) << n << " " << j;
+    }
+    for (int64_t n_rows : {1, 5, 16}) {
+      std::vector<float> a(n_rows), rows(n_rows * n), y(n);
+      for (float& v : a) v = dist(rng);
+      for (float& v : rows) v = dist(rng);
+      for (float& v : y) v = dist(rng);
+      std::vector<float> got = y;
+      kernels.axpy_rows(a.data(), rows.data(), n_rows, n, got.data());
+      for (int64_t i = 0; i < n; ++i) {
+        double want = y[i];
+        for (int64_t j = 0; j < n_rows; ++j) want += double(a[j]) * rows[j * n + i];
+        ASSERT_NEAR(got[i], want, 1e-4 * (1 + std::abs(want))) << n << " " << n_rows << " " << i;
+      }
+    }
+  }
+}
+
 TEST_P(CpuKernelsTest, VectorOpsAndHalfConversions) {
   const cpu::CpuKernels& kernels = cpu::KernelsFor(GetParam());
   std::mt19937 rng(3);
