@@ -28,6 +28,33 @@ int PageOf(const AttentionBatch& batch, int seq, Pos pos, int page_size) {
   return batch.page_ids[batch.page_table_begin[seq] + pos / page_size];
 }
 
+// Folds the first n positions of one chunk into one (token, head)'s online softmax:
+// scores of query `qh` against the chunk's keys (transposed, keys_t), the running maximum
+// and denominator, and acc (head_dim floats) += exp(score - max) * value, rescaled when the
+// maximum grows.
+void AddChunk(const CpuKernels& kernels, const float* qh, const float* keys_t, const float* values,
+              int n, int head_dim, float scale, float& running_max, float& denominator, float* acc) {
+  float scores[kChunkSlots];
+  kernels.dot_columns(qh, keys_t, head_dim, scores);
+  float chunk_max = -std::numeric_limits<float>::infinity();
+  for (int i = 0; i < n; ++i) {
+    scores[i] *= scale;
+    chunk_max = std::max(chunk_max, scores[i]);
+  }
+  if (chunk_max > running_max) {
+    // Rescale what was accumulated under the old maximum.
+    const float correction = std::exp(running_max - chunk_max);
+    denominator *= correction;
+    kernels.scale(correction, acc, head_dim);
+    running_max = chunk_max;
+  }
+  for (int i = 0; i < n; ++i) {
+    scores[i] = std::exp(scores[i] - running_max);
+    denominator += scores[i];
+  }
+  kernels.axpy_rows(scores, values, n, head_dim, acc);
+}
+
 }  // namespace
 
 void StoreKv(ThreadPool& pool, const CpuKernels& kernels, KvCache& cache, int layer, const Activations& k,
@@ -79,7 +106,6 @@ void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache
     float keys[kChunkSlots * kMaxHeadDim];
     float keys_t[kMaxHeadDim * kChunkSlots];  // keys transposed, unused slots zero
     float values[kChunkSlots * kMaxHeadDim];
-    float scores[kChunkSlots];
     float acc[kTileRows][kMaxGroupHeads][kMaxHeadDim];
     float running_max[kTileRows][kMaxGroupHeads];
     float denominator[kTileRows][kMaxGroupHeads];
@@ -121,25 +147,8 @@ void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache
             const int n_t = static_cast<int>(std::min<Pos>(n, pos + 1 - j));
             const int64_t r = t - first;
             for (int g = 0; g < heads; ++g) {
-              const float* qh = q.row(t) + (first_head + g) * head_dim;
-              kernels.dot_columns(qh, keys_t, head_dim, scores);
-              float chunk_max = -std::numeric_limits<float>::infinity();
-              for (int i = 0; i < n_t; ++i) {
-                scores[i] *= scale;
-                chunk_max = std::max(chunk_max, scores[i]);
-              }
-              if (chunk_max > running_max[r][g]) {
-                // Rescale what was accumulated under the old maximum.
-                const float correction = std::exp(running_max[r][g] - chunk_max);
-                denominator[r][g] *= correction;
-                kernels.scale(correction, acc[r][g], head_dim);
-                running_max[r][g] = chunk_max;
-              }
-              for (int i = 0; i < n_t; ++i) {
-                scores[i] = std::exp(scores[i] - running_max[r][g]);
-                denominator[r][g] += scores[i];
-              }
-              kernels.axpy_rows(scores, values, n_t, head_dim, acc[r][g]);
+              AddChunk(kernels, q.row(t) + (first_head + g) * head_dim, keys_t, values, n_t,
+                       head_dim, scale, running_max[r][g], denominator[r][g], acc[r][g]);
             }
           }
           j += n;

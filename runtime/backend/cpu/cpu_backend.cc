@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
-#include "runtime/core/status.h"
 #include "runtime/backend/cpu/cpu_attention.h"
 #include "runtime/backend/cpu/onednn_matmul.h"
 #include "runtime/backend/cpu/x16_layout.h"
+#include "runtime/core/status.h"
 
 namespace smollm::runtime {
 
