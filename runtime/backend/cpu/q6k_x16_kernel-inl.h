@@ -28,6 +28,7 @@ void MatVecQ6KX16(const QuantMatVecArgs& p) {
     for (int64_t b = 0; b < n_blocks; ++b, w += kQ6KX16BlockBytes) {
       __m512i isum[N];
       for (int c = 0; c < N; ++c) isum[c] = _mm512_setzero_si512();
+      if constexpr (N == 1) PrefetchNextActivations(p.act + (b + 1) * kQ8_KBytes);
       for (int o = 0; o < 8; ++o) {
         // An eighth of the block (420 bytes) ahead per octet: seven lines cover it.
         if constexpr (N > 1) PrefetchAhead(w + (kQ6KX16BlockBytes / 8) * o, 7);
