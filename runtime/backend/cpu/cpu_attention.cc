@@ -48,10 +48,7 @@ void AddChunk(const CpuKernels& kernels, const float* qh, const float* keys_t, c
     kernels.scale(correction, acc, head_dim);
     running_max = chunk_max;
   }
-  for (int i = 0; i < n; ++i) {
-    scores[i] = std::exp(scores[i] - running_max);
-    denominator += scores[i];
-  }
+  denominator += kernels.exp_shifted(scores, running_max, n);
   kernels.axpy_rows(scores, values, n, head_dim, acc);
 }
 

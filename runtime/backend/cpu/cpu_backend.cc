@@ -228,12 +228,7 @@ void CpuBackend::Rope(const Activations& x, const RopeParams& rope,
 void CpuBackend::SiluMul(const Activations& gate, const Activations& up,
                          const Activations& out) {
   pool_.ParallelFor(gate.rows, 4, [&](int64_t begin, int64_t end, int) {
-    for (int64_t t = begin; t < end; ++t) {
-      const float* g = gate.row(t);
-      const float* u = up.row(t);
-      float* o = out.row(t);
-      for (int64_t i = 0; i < gate.cols; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-    }
+    for (int64_t t = begin; t < end; ++t) kernels_.silu_mul(gate.row(t), up.row(t), out.row(t), gate.cols);
   });
 }
 

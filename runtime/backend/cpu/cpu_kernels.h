@@ -28,6 +28,14 @@ struct CpuKernels {
   void (*dot_columns)(const float* x, const float* columns, int64_t n, float* out);
   // y += sum over j < n_rows of a[j] * (rows + j * n).
   void (*axpy_rows)(const float* a, const float* rows, int64_t n_rows, int64_t n, float* y);
+  // out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)): the SwiGLU feed-forward's
+  // gate. exp is a polynomial within 2 float ulp of std::exp, so that the loop vectorises
+  // (a call into libm per element made this a few percent of a decode step and more of a
+  // prompt's). `out` may be `gate` or `up`.
+  void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n);
+  // x[i] = exp(x[i] - shift) with the same exp as silu_mul; returns their sum, added in
+  // index order (the attention's softmax weights of one chunk).
+  float (*exp_shifted)(float* x, float shift, int64_t n);
   void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);  // KV pages
   void (*f32_to_f16)(const float* src, uint16_t* dst, int64_t n);
   // Int8 matvec of `type` weights against activations quantized by quantize_activations

@@ -1,5 +1,6 @@
 // Every ISA's row dequantizers equal the quant module's reference bit for bit, on random
 // blocks of every supported type.
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -134,6 +135,49 @@ TEST_P(CpuKernelsTest, VectorOpsAndHalfConversions) {
       ASSERT_EQ(back[i], Fp16ToFp32(h[i]));
     }
   }
+}
+
+// silu(g) * u and exp(x - shift) against std::exp in double, on gates from a wide normal (scores of a
+// real model's gate projection stay within a few tens) plus the ends where exp saturates.
+TEST_P(CpuKernelsTest, SiluMulAndExpMatchLibmWithinTwoUlp) {
+  const cpu::CpuKernels& kernels = cpu::KernelsFor(GetParam());
+  std::mt19937 rng(11);
+  std::normal_distribution<float> dist(0.0f, 8.0f);
+  for (int64_t n : {1, 17, 64, 1000}) {
+    std::vector<float> gate(n), up(n), out(n);
+    for (int64_t i = 0; i < n; ++i) gate[i] = dist(rng), up[i] = dist(rng);
+    if (n == 1000) {
+      const float ends[] = {0.0f, -0.0f, 87.0f, -87.0f, 88.5f, -88.5f, 100.0f, -100.0f, 1e30f, -1e30f};
+      for (int e = 0; e < 10; ++e) gate[e] = ends[e];
+    }
+    kernels.silu_mul(gate.data(), up.data(), out.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      const double g = gate[i];
+      const double expected = g / (1.0 + std::exp(-g)) * up[i];
+      // Two ulp of exp, one of each later rounding; an absolute floor for results that
+      // underflow (a large negative gate gives 0 or a denormal).
+      ASSERT_NEAR(out[i], expected, 6e-7 * std::abs(expected) + 1e-30)
+          << "gate " << gate[i] << " up " << up[i];
+    }
+  }
+  // The attention's softmax weights: the same exp, and their sum in index order.
+  std::vector<float> scores(40);
+  for (float& v : scores) v = dist(rng);
+  std::vector<float> weights = scores;
+  const float shift = 3.5f;
+  const float sum = kernels.exp_shifted(weights.data(), shift, 40);
+  float expected_sum = 0.0f;
+  for (int i = 0; i < 40; ++i) {
+    const double expected = std::exp(double(scores[i] - shift));  // the float difference
+    ASSERT_NEAR(weights[i], expected, 4e-7 * expected + 1e-30) << "score " << scores[i];
+    expected_sum += weights[i];
+  }
+  EXPECT_EQ(sum, expected_sum);
+  // In place, as the backend may call it.
+  std::vector<float> gate = {-3.0f, 0.5f, 7.25f}, up = {2.0f, -1.0f, 0.125f}, out(3);
+  kernels.silu_mul(gate.data(), up.data(), out.data(), 3);
+  kernels.silu_mul(gate.data(), up.data(), gate.data(), 3);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(gate[i], out[i]);
 }
 
 INSTANTIATE_TEST_SUITE_P(Isa, CpuKernelsTest,
