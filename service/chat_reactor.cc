@@ -330,50 +330,59 @@ void ChatReactor::TakeTurnOutput() {
 }
 
 void ChatReactor::Pump() {
-  enum class Action { kNone, kWrite, kFinish } action = Action::kNone;
-  bool read = false;
-  grpc::Status finish_status;
-  {
-    absl::MutexLock lock(&mu_);
-    if (finish_called_) return;
-    TakeTurnOutput();
-    // An ending stream writes nothing more: a running turn's output (cancelled with the
-    // stream) is dropped, but the stream finishes only after the turn's final event was
-    // read, so that every turn reports its end to the metrics exactly once.
-    if (end_status_.has_value()) outgoing_.clear();
-    const bool idle = !turn_id_.has_value() && !busy_ && outgoing_.empty() && !writing_;
-    if (!end_status_.has_value() && idle) {
-      if (draining_) end_status_ = DrainingStatus();
-      else if (read_closed_) end_status_ = absl::OkStatus();
-    }
-    if (!writing_ && !outgoing_.empty() && !end_status_.has_value()) {
-      response_ = std::move(outgoing_.front());
-      outgoing_.pop_front();
-      if (response_.has_delta()) {
-        const absl::Time now = absl::Now();
-        if (last_write_ != absl::InfinitePast()) {
-          service_.observer().TokensStreamed(response_.delta().token_ids_size(),
-                                             now - last_write_);
-        }
-        last_write_ = now;
+  // Loops once more after starting a write or a read: another thread's Pump may have
+  // found the stream ready to finish meanwhile and left the Finish to this one.
+  for (;;) {
+    enum class Action { kNone, kWrite, kFinish } action = Action::kNone;
+    bool read = false;
+    grpc::Status finish_status;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finish_called_) return;
+      TakeTurnOutput();
+      // An ending stream writes nothing more: a running turn's output (cancelled with the
+      // stream) is dropped, but the stream finishes only after the turn's final event was
+      // read, so that every turn reports its end to the metrics exactly once.
+      if (end_status_.has_value()) outgoing_.clear();
+      const bool idle = !turn_id_.has_value() && !busy_ && outgoing_.empty() && !writing_;
+      if (!end_status_.has_value() && idle) {
+        if (draining_) end_status_ = DrainingStatus();
+        else if (read_closed_) end_status_ = absl::OkStatus();
       }
-      writing_ = true;
-      action = Action::kWrite;
-    } else if (end_status_.has_value() && !writing_ && !busy_ && !turn_id_.has_value()) {
-      finish_called_ = true;
-      record_.status = *end_status_;
-      finish_status = ToGrpcStatus(*end_status_);
-      action = Action::kFinish;
+      if (!writing_ && !outgoing_.empty() && !end_status_.has_value()) {
+        response_ = std::move(outgoing_.front());
+        outgoing_.pop_front();
+        if (response_.has_delta()) {
+          const absl::Time now = absl::Now();
+          if (last_write_ != absl::InfinitePast()) {
+            service_.observer().TokensStreamed(response_.delta().token_ids_size(),
+                                               now - last_write_);
+          }
+          last_write_ = now;
+        }
+        writing_ = true;
+        action = Action::kWrite;
+      } else if (end_status_.has_value() && !writing_ && !busy_ && !turn_id_.has_value() &&
+                 starting_ == 0) {
+        finish_called_ = true;
+        record_.status = *end_status_;
+        finish_status = ToGrpcStatus(*end_status_);
+        action = Action::kFinish;
+      }
+      if (action != Action::kFinish && MayRead()) {
+        reading_ = true;
+        read = true;
+      }
+      if (action == Action::kWrite || read) ++starting_;
     }
-    if (action != Action::kFinish && MayRead()) {
-      reading_ = true;
-      read = true;
-    }
+    // Outside the lock: reactions to these may run at once on another thread.
+    if (action == Action::kWrite) StartWrite(&response_);
+    if (action == Action::kFinish) Finish(finish_status);
+    if (read) StartRead(&request_);
+    if (action != Action::kWrite && !read) return;
+    absl::MutexLock lock(&mu_);
+    --starting_;
   }
-  // Outside the lock: reactions to these may run at once on another thread.
-  if (action == Action::kWrite) StartWrite(&response_);
-  if (action == Action::kFinish) Finish(finish_status);
-  if (read) StartRead(&request_);
 }
 
 void ChatReactor::EndWith(const absl::Status& status) {

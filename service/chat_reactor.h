@@ -71,6 +71,10 @@ class ChatReactor final : public grpc::ServerBidiReactor<v1::ChatRequest, v1::Ch
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
+  // Pump calls that decided on a StartWrite or StartRead and have not yet made it. Finish
+  // waits for them: gRPC may run OnDone (which deletes this) as soon as Finish is called
+  // with no operation pending, and a read started after Finish is not allowed.
+  int starting_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<absl::Status> end_status_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::ChatResponse> outgoing_ ABSL_GUARDED_BY(mu_);
 
