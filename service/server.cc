@@ -120,8 +120,12 @@ void Server::Shutdown(absl::Duration drain_timeout) {
     shut_down_ = true;
   }
   const absl::Time start = absl::Now();
-  SetHealth(*server_, false);
+  // New calls are refused before health reports NOT_SERVING, so that a client who saw
+  // NOT_SERVING cannot still get a call in; all health entries change at once.
   service_->BeginDrain();
+  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+    health->Shutdown();
+  }
   LogLine(LogLevel::kInfo, "draining")
       .Int("live_streams", static_cast<int64_t>(service_->live_streams()))
       .Millis("drain_timeout_ms", drain_timeout)
