@@ -47,9 +47,19 @@ ChatReactor::ChatReactor(InferenceService& service, grpc::CallbackServerContext*
   record_.method = "Chat";
   record_.started = absl::Now();
   record_.counted = service_.observer().Started("Chat");
+  {
+    // Once registered, a drain may pump this stream from another thread: it must not
+    // finish before the first read below is started.
+    absl::MutexLock lock(&mu_);
+    ++starting_;
+  }
   service_.Register(this);
   absl::StatusOr<Admission> admission = service_.Admit(context_);
   if (!admission.ok()) {
+    {
+      absl::MutexLock lock(&mu_);
+      --starting_;
+    }
     EndWith(admission.status());
     return;
   }
@@ -61,6 +71,11 @@ ChatReactor::ChatReactor(InferenceService& service, grpc::CallbackServerContext*
     reading_ = true;
   }
   StartRead(&request_);
+  {
+    absl::MutexLock lock(&mu_);
+    --starting_;
+  }
+  Pump();  // a drain that began meanwhile ends the stream now
 }
 
 bool ChatReactor::MayRead() const {
