@@ -228,7 +228,9 @@ void CpuBackend::Rope(const Activations& x, const RopeParams& rope,
 void CpuBackend::SiluMul(const Activations& gate, const Activations& up,
                          const Activations& out) {
   pool_.ParallelFor(gate.rows, 4, [&](int64_t begin, int64_t end, int) {
-    for (int64_t t = begin; t < end; ++t) kernels_.silu_mul(gate.row(t), up.row(t), out.row(t), gate.cols);
+    for (int64_t t = begin; t < end; ++t) {
+      kernels_.silu_mul(gate.row(t), up.row(t), out.row(t), gate.cols);
+    }
   });
 }
 

@@ -137,8 +137,9 @@ TEST_P(CpuKernelsTest, VectorOpsAndHalfConversions) {
   }
 }
 
-// silu(g) * u and exp(x - shift) against std::exp in double, on gates from a wide normal (scores of a
-// real model's gate projection stay within a few tens) plus the ends where exp saturates.
+// silu(g) * u and exp(x - shift) against std::exp in double, on gates from a wide normal
+// (a real model's gate projections stay within a few tens) plus the ends where exp
+// saturates.
 TEST_P(CpuKernelsTest, SiluMulAndExpMatchLibmWithinTwoUlp) {
   const cpu::CpuKernels& kernels = cpu::KernelsFor(GetParam());
   std::mt19937 rng(11);
@@ -147,7 +148,8 @@ TEST_P(CpuKernelsTest, SiluMulAndExpMatchLibmWithinTwoUlp) {
     std::vector<float> gate(n), up(n), out(n);
     for (int64_t i = 0; i < n; ++i) gate[i] = dist(rng), up[i] = dist(rng);
     if (n == 1000) {
-      const float ends[] = {0.0f, -0.0f, 87.0f, -87.0f, 88.5f, -88.5f, 100.0f, -100.0f, 1e30f, -1e30f};
+      const float ends[] = {0.0f,   -0.0f,   87.0f, -87.0f, 88.5f,
+                            -88.5f, 100.0f, -100.0f, 1e30f, -1e30f};
       for (int e = 0; e < 10; ++e) gate[e] = ends[e];
     }
     kernels.silu_mul(gate.data(), up.data(), out.data(), n);
