@@ -53,4 +53,19 @@ class CallObserver {
   std::atomic<uint64_t> next_id_{1};
 };
 
+// The time between one stream's consecutive token writes, reported to the observer as
+// inter-token latency (the first write has none before it). Not thread-safe: the owning
+// reactor calls it under its lock.
+class WriteGapClock {
+ public:
+  void Wrote(CallObserver& observer, int tokens) {
+    const absl::Time now = absl::Now();
+    if (last_ != absl::InfinitePast()) observer.TokensStreamed(tokens, now - last_);
+    last_ = now;
+  }
+
+ private:
+  absl::Time last_ = absl::InfinitePast();
+};
+
 }  // namespace smollm::service

@@ -251,7 +251,7 @@ void ChatReactor::StartTurn(const v1::UserTurn& turn) {
       turn_mailbox_ = std::move(mailbox);
       tracker_ = TurnTracker();
       turn_started_ = absl::Now();
-      last_write_ = absl::InfinitePast();
+      write_gaps_ = WriteGapClock();  // a new turn: no gap back to the last one
     }
     absl::StatusOr<runtime::RequestId> submitted =
         serving_->engine->Submit(std::move(prepared->request), sink);
@@ -368,12 +368,7 @@ void ChatReactor::Pump() {
         response_ = std::move(outgoing_.front());
         outgoing_.pop_front();
         if (response_.has_delta()) {
-          const absl::Time now = absl::Now();
-          if (last_write_ != absl::InfinitePast()) {
-            service_.observer().TokensStreamed(response_.delta().token_ids_size(),
-                                               now - last_write_);
-          }
-          last_write_ = now;
+          write_gaps_.Wrote(service_.observer(), response_.delta().token_ids_size());
         }
         writing_ = true;
         action = Action::kWrite;

@@ -83,7 +83,7 @@ class ChatReactor final : public grpc::ServerBidiReactor<v1::ChatRequest, v1::Ch
   std::optional<runtime::RequestId> turn_id_ ABSL_GUARDED_BY(mu_);
   TurnTracker tracker_ ABSL_GUARDED_BY(mu_);
   absl::Time turn_started_ ABSL_GUARDED_BY(mu_);
-  absl::Time last_write_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  WriteGapClock write_gaps_ ABSL_GUARDED_BY(mu_);
   // Mailboxes of finished turns: their wake-up may still be on the engine thread's stack
   // (the final push), so they are destroyed in OnDone, not from the wake-up itself.
   std::vector<std::unique_ptr<TokenMailbox>> retired_ ABSL_GUARDED_BY(mu_);

@@ -130,12 +130,7 @@ void GenerateReactor::Pump() {
         }
       }
       if (response_.has_delta() || response_.has_end()) {
-        const absl::Time now = absl::Now();
-        if (last_write_ != absl::InfinitePast()) {
-          service_.observer().TokensStreamed(response_.delta().token_ids_size(),
-                                             now - last_write_);
-        }
-        last_write_ = now;
+        write_gaps_.Wrote(service_.observer(), response_.delta().token_ids_size());
         writing_ = true;
         action = Action::kWrite;
       }

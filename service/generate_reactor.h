@@ -58,7 +58,7 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
   std::optional<runtime::RequestId> engine_id_ ABSL_GUARDED_BY(mu_);
   std::optional<runtime::SessionId> session_ ABSL_GUARDED_BY(mu_);
   bool engine_done_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Time last_write_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  WriteGapClock write_gaps_ ABSL_GUARDED_BY(mu_);
   v1::GenerateResponse response_;  // untouched while a write is in flight
 };
 
