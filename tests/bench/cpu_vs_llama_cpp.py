@@ -23,7 +23,10 @@ Roofline: decode reads every weight once per token: the bytes of every tensor bu
 token embedding (one row of it), plus all of it when the output projection is tied to it.
 membw_bench measures streaming read bandwidth at the same thread count in each round;
 roofline tok/s = best read bandwidth / bytes per token (KV reads left out: small at
-tg128's context).
+tg128's context). The bandwidth a host gives can change by half within minutes (other
+tenants of a shared memory bus), so each tg128 sample is also bracketed by two short
+membw_bench runs, and its "paired" fraction of the roofline uses their mean: the share
+of the memory bandwidth available at that moment that the decode reached.
 --isa avx2 (or generic) adds a table with our kernels forced to that ISA (and
 ONEDNN_MAX_CPU_ISA=AVX2 for ours unless --onednn-max-isa says otherwise); llama.cpp's
 ggml-cpu is a single build for this CPU and cannot be forced down.
@@ -184,11 +187,23 @@ def decode_bytes_per_token(model):
         tensors["token_embd.weight"] if tied else 0), tied
 
 
-def membw(args, threads):
+def membw(args, threads, mib=None, passes=8):
     out = subprocess.run([os.path.join(args.build, "tests/bench/membw_bench"), "--threads",
-                          str(threads), "--mib", str(args.membw_mib), "--passes", "8"],
-                         check=True, capture_output=True, text=True).stdout
+                          str(threads), "--mib", str(mib or args.membw_mib), "--passes",
+                          str(passes)], check=True, capture_output=True, text=True).stdout
     return json.loads(out)
+
+
+def run_paired(args, child, test, threads):
+    """One sample of `test`; for tg128 with the read bandwidth measured just before and after."""
+    paired = test == "tg128"
+    before = membw(args, threads, mib=512, passes=3)["read_gbps"] if paired else None
+    wall, cpu = child.run(test)
+    sample = {"tok_s": wall, "tok_per_cpu_s": cpu}
+    if paired:
+        after = membw(args, threads, mib=512, passes=3)["read_gbps"]
+        sample["read_gbps_around"] = [before, after]
+    return sample
 
 
 def bench_row(args, model, threads, isa):
@@ -218,8 +233,7 @@ def bench_row(args, model, threads, isa):
         for side in (("ours", "llama") if r % 2 == 0 else ("llama", "ours")):
             child = ours if side == "ours" else llama
             for test in TESTS:
-                wall, cpu = child.run(test)
-                samples[side][test].append({"tok_s": wall, "tok_per_cpu_s": cpu})
+                samples[side][test].append(run_paired(args, child, test, threads))
     rss = {"ours": ours.close(), "llama": llama.close() - llama.ready["python_base_kib"],
            "llama_python_base": llama.ready["python_base_kib"]}
     return {"model": model, "threads": threads, "isa": isa, "samples": samples, "rss_kib": rss,
@@ -229,6 +243,16 @@ def bench_row(args, model, threads, isa):
 
 def median(row, side, test, key="tok_s"):
     return statistics.median(s[key] for s in row["samples"][side][test])
+
+
+def paired_fractions(row, side, per_token):
+    """Each tg128 sample's bytes/s over the mean read bandwidth measured around it."""
+    return [s["tok_s"] * per_token / (statistics.mean(s["read_gbps_around"]) * 1e9)
+            for s in row["samples"][side]["tg128"]]
+
+
+def percents(fractions):
+    return "[" + " ".join(f"{100 * f:.0f}" for f in fractions) + "]"
 
 
 def print_table(rows, isa):
@@ -258,11 +282,16 @@ def print_table(rows, isa):
         a, b = median(row, "ours", "tg128"), median(row, "llama", "tg128")
         row["roofline"] = {"bytes_per_token": per_token, "tied_embeddings": tied,
                            "read_bytes_s": read, "copy_bytes_s": copy, "tok_s": roof}
+        paired = {side: paired_fractions(row, side, per_token) for side in ("ours", "llama")}
+        row["roofline"]["paired_fractions"] = paired
         print(f"- {os.path.basename(row['model'])} thr {row['threads']}: "
               f"{per_token / 1e6:.1f} MB/token{' (tied output)' if tied else ''}; read "
               f"{read / 1e9:.1f} GB/s (copy {copy / 1e9:.1f}) -> {roof:.1f} tok/s; "
               f"ours tg128 {a:.1f} = {100 * a / roof:.0f}%, llama.cpp {b:.1f} = "
-              f"{100 * b / roof:.0f}%")
+              f"{100 * b / roof:.0f}%; paired (bandwidth around each sample), median "
+              f"[samples]: ours {100 * statistics.median(paired['ours']):.0f}% "
+              f"{percents(paired['ours'])}, llama.cpp "
+              f"{100 * statistics.median(paired['llama']):.0f}% {percents(paired['llama'])}")
 
 
 def main():
