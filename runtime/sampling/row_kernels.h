@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <span>
 
+#include "runtime/core/exp_polynomial.h"
+
 namespace smollm::runtime {
 
 // Rows are processed in blocks of this many entries; RowSoftmaxInPlace reports one sum
@@ -19,26 +21,15 @@ inline constexpr size_t NumRowBlocks(size_t size) { return (size + kRowBlock - 1
 // float's neighbourhood); a banned token (-inf) must get probability exactly 0.
 inline constexpr float kExpLowest = -87.0f;
 
-// exp(x) for x <= 0 (including -inf), branch-free; row_kernels_simd.h has the lane-wise
-// copy.
-// Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, and the degree-7 polynomial of the
-// Cephes library's expf (Moshier), whose relative error is ~2 ulp; e^0 is exactly 1.
-// The result for x < kExpLowest is 0.
+// exp(x) for x <= 0 (including -inf), branch-free, by runtime/core/exp_polynomial.h
+// (~2 ulp; e^0 is exactly 1); row_kernels_simd.h has the lane-wise copy. The result for
+// x < kExpLowest is 0.
 inline float ExpNonPositive(float x) {
-  constexpr float kLog2e = 1.44269504088896341f;
-  constexpr float kRoundMagic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to integer
-  constexpr float kLn2Hi = 0.693359375f;      // ln 2 split so n * kLn2Hi is exact
-  constexpr float kLn2Lo = -2.12194440e-4f;
+  using namespace exp_polynomial;  // NOLINT(build/namespaces): its constants, by name
   const float xc = x < kExpLowest ? kExpLowest : x;
   const float n = (xc * kLog2e + kRoundMagic) - kRoundMagic;  // round(x / ln 2), in [-126, 0]
   const float r = (xc - n * kLn2Hi) - n * kLn2Lo;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
+  const float p = ExpOfReduced(r);
   const float scale = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);  // 2^n
   return x < kExpLowest ? 0.0f : p * scale;
 }

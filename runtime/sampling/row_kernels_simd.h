@@ -2,8 +2,9 @@
 // and row_kernels_avx2.cc (8 lanes, built with -mavx2). Do not include elsewhere.
 //
 // Everything here has internal linkage and calls no inline function with external
-// linkage (no std::min, not even ExpNonPositive): the linker must never merge the AVX2
-// copy of a function into code that runs on CPUs without AVX2. Built without FMA and
+// linkage (no std::min, not even ExpNonPositive; exp_polynomial.h's ExpOfReduced is
+// static): the linker must never merge the AVX2 copy of a function into code that runs
+// on CPUs without AVX2. Built without FMA and
 // with -ffp-contract=off, every lane performs ExpNonPositive's exact operations, so all
 // widths give bit-identical results.
 #pragma once
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "runtime/core/exp_polynomial.h"
 #include "runtime/sampling/row_kernels.h"
 
 namespace smollm::runtime {
@@ -54,15 +56,10 @@ struct Lanes {
   [[gnu::always_inline]] static F Exp(F x) {
     const I keep = x >= kExpLowest;
     const F xc = Select(keep, x, Splat(kExpLowest));
-    const F n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    const F r = (xc - n * 0.693359375f) - n * -2.12194440e-4f;
-    F p = Splat(1.9875691500e-4f);
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
+    using namespace exp_polynomial;  // NOLINT(build/namespaces): its constants, by name
+    const F n = (xc * kLog2e + kRoundMagic) - kRoundMagic;
+    const F r = (xc - n * kLn2Hi) - n * kLn2Lo;
+    const F p = ExpOfReduced(r);
     const F scale = (F)((__builtin_convertvector(n, I) + 127) << 23);
     return (F)((I)(p * scale) & keep);
   }

@@ -1,7 +1,8 @@
 // The AVX-512 VNNI int8 matvecs over the 32-element x16 layouts (block32_x16.h): Q4_1
 // against Q8_1 activations, Q4_0, Q5_0 and Q8_0 against Q8_0. Included by
-// quant_matvec-inl.h inside its anonymous namespace, only where AVX-512 VNNI is compiled
-// in (no include guard on purpose).
+// quant_matvec-inl.h inside its anonymous namespace after q4k_x16_kernel-inl.h (whose
+// Broadcast32 it uses), only where AVX-512 VNNI is compiled in (no include guard on
+// purpose).
 //
 // Lane r of every vector is row r of the 16-row group. Per block (32 elements) and
 // column: 8 vpdpbusd with broadcast activation dwords give the 16 rows' exact integer
@@ -33,20 +34,14 @@ struct X16Q8_0 {
   static constexpr bool kNibbles = false, kFifthBits = false, kHasMin = false;
 };
 
-// Four activation bytes at any address (Q8_0 blocks are 34 bytes: their quants sit at
-// every alignment) in every lane: the plain load still folds into vpdpbusd's {1to16}.
-typedef int32_t ByteAlignedInt32 __attribute__((may_alias, aligned(1)));
-__m512i BroadcastBytes4(const uint8_t* p) {
-  return _mm512_set1_epi32(*reinterpret_cast<const ByteAlignedInt32*>(p));
-}
-
 // Integer sums of 32 quants per lane: `quants` lanes hold 4 consecutive elements
-// (steps 0-7 of a block), `a` the block's 32 activation bytes; starts at `init`.
+// (steps 0-7 of a block), `a` the block's 32 activation bytes (at any alignment: Q8_0
+// blocks are 34 bytes, which Broadcast32 allows); starts at `init`.
 __m512i BlockDot(const __m512i (&quants)[8], const uint8_t* a, __m512i init) {
   __m512i d0 = init, d1 = _mm512_setzero_si512();
   for (int s = 0; s < 4; ++s) {
-    d0 = _mm512_dpbusd_epi32(d0, quants[s], BroadcastBytes4(a + 4 * s));
-    d1 = _mm512_dpbusd_epi32(d1, quants[4 + s], BroadcastBytes4(a + 16 + 4 * s));
+    d0 = _mm512_dpbusd_epi32(d0, quants[s], Broadcast32(a + 4 * s));
+    d1 = _mm512_dpbusd_epi32(d1, quants[4 + s], Broadcast32(a + 16 + 4 * s));
   }
   return _mm512_add_epi32(d0, d1);
 }

@@ -14,6 +14,7 @@
 #endif
 
 #include "runtime/backend/cpu/cpu_kernels.h"
+#include "runtime/core/exp_polynomial.h"
 #include "runtime/quant/half.h"
 #include "runtime/quant/q4.h"
 #include "runtime/quant/q4_k.h"
@@ -324,10 +325,6 @@ float Dot(const float* a, const float* b, int64_t n) {
   return acc[0] + tail;
 }
 
-void Axpy(float a, const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
-}
-
 void Scale(float a, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] *= a;
 }
@@ -372,30 +369,19 @@ void AxpyRows(const float* a, const float* rows, int64_t n_rows, int64_t n, floa
   }
 }
 
-// exp(x): x = n ln2 + r with |r| <= ln2 / 2, exp(r) by a degree-6 minimax polynomial
-// (Cephes expf's coefficients, as ExpNonPositive in runtime/sampling/row_kernels.h, which
-// covers x <= 0 only), times 2^n put straight into the exponent bits. It stays private to
-// each ISA's translation unit: an inline function with external linkage shared with plain
-// code could be emitted with this ISA's instructions and chosen by the linker for all. Within
-// 2 ulp of libm on [-87.3, 88.7]; 0 below (libm: a denormal), +inf above 88.72 as libm,
-// exp(88.7) in between (the top of the range, kept off the exponent's overflow). Branch-
-// free, so the callers' loops vectorise.
+// exp(x) by runtime/core/exp_polynomial.h (as ExpNonPositive in
+// runtime/sampling/row_kernels.h, which covers x <= 0 only), 2^n put straight into the
+// exponent bits. It stays private to each ISA's translation unit (the reason is in that
+// header). Within 2 ulp of libm on [-87.3, 88.7]; 0 below (libm: a denormal), +inf above
+// 88.72 as libm, exp(88.7) in between (the top of the range, kept off the exponent's
+// overflow). Branch-free, so the callers' loops vectorise.
 inline float ExpPoly(float x_in) {
+  using namespace exp_polynomial;  // NOLINT(build/namespaces): its constants, by name
   const float x = std::min(std::max(x_in, -87.3f), 88.7f);
-  // Round x / ln2 to the nearest integer by adding 1.5 * 2^23 (the sum's low mantissa bits
-  // are the integer; exact for |x / ln2| < 2^22).
-  constexpr float kShifter = 12582912.0f;
-  const float shifted = x * 1.44269504088896341f + kShifter;
-  const float n = shifted - kShifter;
-  // ln2 in two parts, the first with few enough bits that n * part is exact.
-  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
+  const float shifted = x * kLog2e + kRoundMagic;
+  const float n = shifted - kRoundMagic;
+  const float r = (x - n * kLn2Hi) - n * kLn2Lo;
+  const float p = ExpOfReduced(r);
   int32_t bits, n_bits;
   std::memcpy(&bits, &p, 4);
   std::memcpy(&n_bits, &shifted, 4);
@@ -422,10 +408,10 @@ float ExpShifted(float* x, float shift, int64_t n) {
 }  // namespace
 
 const CpuKernels& Kernels() {
-  static const CpuKernels kernels{SMOLLM_CPU_ISA, RowDequantizer, Dot,       Axpy,
-                                  Scale,          DotColumns,     AxpyRows,  SiluMul,
-                                  ExpShifted,     F16ToF32,       F32ToF16,  QuantMatVecFor,
-                                  QuantizeActivations,            X16MatVec};
+  static const CpuKernels kernels{SMOLLM_CPU_ISA, RowDequantizer,      Dot,       Scale,
+                                  DotColumns,     AxpyRows,            SiluMul,   ExpShifted,
+                                  F16ToF32,       F32ToF16,            QuantMatVecFor,
+                                  QuantizeActivations,                 X16MatVec};
   return kernels;
 }
 

@@ -20,7 +20,6 @@ struct CpuKernels {
   // nullptr for types the CPU backend cannot compute with.
   DequantizeRowFn (*row_dequantizer)(GgmlType type);
   float (*dot)(const float* a, const float* b, int64_t n);         // sum a[i] * b[i]
-  void (*axpy)(float a, const float* x, float* y, int64_t n);      // y += a * x
   void (*scale)(float a, float* y, int64_t n);                     // y *= a
   // out[j] = sum over d < n of x[d] * columns[d * kDotColumns + j], for all j <
   // kDotColumns: one query against a chunk of keys stored transposed, so that the 16

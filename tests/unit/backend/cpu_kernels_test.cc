@@ -122,10 +122,8 @@ TEST_P(CpuKernelsTest, VectorOpsAndHalfConversions) {
     for (int64_t i = 0; i < n; ++i) dot += double(a[i]) * b[i];
     EXPECT_NEAR(kernels.dot(a.data(), b.data(), n), dot, 1e-4 * (1 + std::abs(dot)));
     std::vector<float> y = b;
-    kernels.axpy(0.5f, a.data(), y.data(), n);
-    for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(y[i], b[i] + 0.5f * a[i], 1e-6);
-    kernels.scale(2.0f, y.data(), n);
-    for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(y[i], 2 * (b[i] + 0.5f * a[i]), 1e-6);
+    kernels.scale(0.75f, y.data(), n);
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(y[i], 0.75f * b[i]);
     std::vector<uint16_t> h(n);
     std::vector<float> back(n);
     kernels.f32_to_f16(a.data(), h.data(), n);
