@@ -9,16 +9,28 @@
 namespace smollm::runtime::cpu {
 namespace {
 
-// Where element i of `row` keeps its low 4 bits (byte, shift) and its top 2 bits.
-struct QuantBits {
-  int low_byte, low_shift, high_byte, high_shift;
-};
-constexpr QuantBits BitsOf(int row, int i) {
-  const int o = i / 32, within = i % 32, e = i % 4;
-  const int c = (within % 16) / 4, m = within / 16, p = (within % 16) / 4;
-  const int octet = kQ6KX16QuantsOffset + o * kQ6KX16OctetBytes;
-  return {octet + (c * kX16Rows + row) * 4 + e, m * 4,
-          octet + 256 + (m * kX16Rows + row) * 4 + e, 2 * p};
+// The byte of vector v of element i's sub-block in row `row`'s lanes.
+constexpr int QuantByte(int row, int i, int v) {
+  return kQ6KX16QuantsOffset + (i / 16) * kQ6KX16SubBlockBytes + v * 64 + row * 4 + i % 4;
+}
+
+// Writes element i's 6-bit quant q of `row` into a zeroed x16 block, and reads it back.
+void PutX16Quant(uint8_t* block, int row, int i, int q) {
+  const int step = (i % 16) / 4;
+  if (step < 3) {
+    block[QuantByte(row, i, step)] |= static_cast<uint8_t>(q);
+    return;
+  }
+  for (int v = 0; v < 3; ++v) {
+    block[QuantByte(row, i, v)] |= static_cast<uint8_t>(((q >> (2 * v)) & 3) << 6);
+  }
+}
+int GetX16Quant(const uint8_t* block, int row, int i) {
+  const int step = (i % 16) / 4;
+  if (step < 3) return block[QuantByte(row, i, step)] & 0x3f;
+  int q = 0;
+  for (int v = 0; v < 3; ++v) q |= (block[QuantByte(row, i, v)] >> 6) << (2 * v);
+  return q;
 }
 
 // Sets element i's 6-bit quant q in a GGUF block (the inverse of Q6KQuant).
@@ -29,7 +41,7 @@ void SetQ6KQuant(BlockQ6_K& b, int i, int q) {
 }
 
 uint8_t* ScaleAt(uint8_t* block, int row, int j) {
-  return block + kQ6KX16ScalesOffset + ((j / 2) * kX16Rows + row) * 2 + j % 2;
+  return block + kQ6KX16ScalesOffset + j * kX16Rows + row;
 }
 
 }  // namespace
@@ -41,12 +53,7 @@ void InterleaveQ6KX16(const uint8_t* rows, int64_t k, uint8_t* dst) {
                     std::memcpy(&blk, block, sizeof(blk));
                     std::memcpy(out + 2 * r, &blk.d, 2);
                     for (int j = 0; j < 16; ++j) std::memcpy(ScaleAt(out, r, j), &blk.scales[j], 1);
-                    for (int i = 0; i < 256; ++i) {
-                      const QuantBits at = BitsOf(r, i);
-                      const int q = Q6KQuant(blk, i);
-                      out[at.low_byte] |= static_cast<uint8_t>((q & 0x0f) << at.low_shift);
-                      out[at.high_byte] |= static_cast<uint8_t>((q >> 4) << at.high_shift);
-                    }
+                    for (int i = 0; i < 256; ++i) PutX16Quant(out, r, i, Q6KQuant(blk, i));
                   });
 }
 
@@ -58,11 +65,7 @@ void DeinterleaveQ6KX16Row(const uint8_t* group, int64_t k, int row, uint8_t* ds
     for (int j = 0; j < 16; ++j) {
       std::memcpy(&blk.scales[j], ScaleAt(const_cast<uint8_t*>(in), row, j), 1);
     }
-    for (int i = 0; i < 256; ++i) {
-      const QuantBits at = BitsOf(row, i);
-      const int q = ((in[at.low_byte] >> at.low_shift) & 0x0f) | (((in[at.high_byte] >> at.high_shift) & 3) << 4);
-      SetQ6KQuant(blk, i, q);
-    }
+    for (int i = 0; i < 256; ++i) SetQ6KQuant(blk, i, GetX16Quant(in, row, i));
     std::memcpy(dst + b * sizeof(BlockQ6_K), &blk, sizeof(blk));
   }
 }

@@ -10,17 +10,17 @@ namespace smollm::runtime::cpu {
 
 // One 256-element block of 16 rows, 3360 bytes, the size of the 16 GGUF blocks:
 //   [0, 32)      d[16]  fp16, row r at 2r
-//   [32, 288)    scales[8 pairs t][16 rows][2]  int8: sub-blocks 2t, 2t + 1 (16 elements)
-//   [288, 3360)  8 octets o of 32 elements (sub-blocks 2o, 2o + 1), 384 bytes each:
-//                [0, 256)   low bits[4 steps c][16 rows][4]: the low nibble holds the
-//                           low 4 bits of element 32o + 4c + e of row r, the high nibble
-//                           those of element 32o + 16 + 4c + e;
-//                [256, 384) high bits[2 halves m][16 rows][4]: bits 2p, 2p + 1 hold the
-//                           top 2 bits of element 32o + 16m + 4p + e.
+//   [32, 288)    scales[16 sub-blocks j][16 rows]  int8 (sub-block j: elements 16j to
+//                16j + 15)
+//   [288, 3360)  16 sub-blocks j of 192 bytes: three vectors v < 3 of [16 rows][4]. Byte
+//                4r + e of vector v holds in bits 0-5 the quant of element 16j + 4v + e of
+//                row r, and in bits 6-7 bits 2v and 2v + 1 of the quant of element
+//                16j + 12 + e: three loads give four vectors of 6-bit quants, three of them
+//                by one AND each.
 inline constexpr int kQ6KX16BlockBytes = 3360;
 inline constexpr int kQ6KX16ScalesOffset = 32;
 inline constexpr int kQ6KX16QuantsOffset = 288;
-inline constexpr int kQ6KX16OctetBytes = 384;
+inline constexpr int kQ6KX16SubBlockBytes = 192;
 
 inline uint64_t Q6KX16GroupBytes(int64_t k) { return static_cast<uint64_t>(k / 256) * kQ6KX16BlockBytes; }
 
