@@ -1,6 +1,6 @@
-// The constants of the one float exp the runtime evaluates in its hot loops: the
-// sampler's softmax (ExpNonPositive, runtime/sampling/row_kernels.h, and its lane-wise
-// copy) and the CPU backend's SwiGLU gate and attention softmax (ExpPoly,
+// The constants and the polynomial of the one float exp the runtime evaluates in its hot
+// loops: the sampler's softmax (ExpNonPositive, runtime/sampling/row_kernels.h, and its
+// lane-wise copy) and the CPU backend's SwiGLU gate and attention softmax (ExpPoly,
 // runtime/backend/cpu/cpu_kernels-inl.h).
 //   x = n ln2 + r, |r| <= ln2 / 2 (Cody-Waite: ln2 in two parts),
 //   exp(r) = 1 + r + r^2 (kC2 + r (kC3 + r (... + r kC7))),

@@ -4,9 +4,8 @@
 // Everything here has internal linkage and calls no inline function with external
 // linkage (no std::min, not even ExpNonPositive; exp_polynomial.h's ExpOfReduced is
 // static): the linker must never merge the AVX2 copy of a function into code that runs
-// on CPUs without AVX2. Built without FMA and
-// with -ffp-contract=off, every lane performs ExpNonPositive's exact operations, so all
-// widths give bit-identical results.
+// on CPUs without AVX2. Built without FMA and with -ffp-contract=off, every lane performs
+// ExpNonPositive's exact operations, so all widths give bit-identical results.
 #pragma once
 
 #include <cmath>
