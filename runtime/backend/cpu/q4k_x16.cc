@@ -36,9 +36,16 @@ void InterleaveQ4KX16(const uint8_t* rows, int64_t k, uint8_t* dst) {
                       out[kQ4KX16ScalesOffset + j * kX16Rows + r] = sm.scale;
                       out[kQ4KX16MinsOffset + ((j / 2) * kX16Rows + r) * 2 + j % 2] = sm.min;
                     }
-                    for (int i = 0; i < 256; ++i) {
-                      const NibbleAt at = QuantPosition(r, i);
-                      out[at.byte] |= static_cast<uint8_t>(Q4KQuant(blk, i) << (at.high ? 4 : 0));
+                    // Byte by byte: sub-block j's elements 4s + e and 16 + 4s + e share
+                    // a byte, and both sit in the same nibble of GGUF chunk j / 2.
+                    for (int j = 0; j < 8; ++j) {
+                      const uint8_t* chunk = blk.qs + (j / 2) * 32;
+                      const int shift = (j % 2) * 4;
+                      for (int x = 0; x < 16; ++x) {
+                        const NibbleAt at = QuantPosition(r, 32 * j + x);
+                        out[at.byte] = static_cast<uint8_t>(((chunk[x] >> shift) & 0x0f) |
+                                                            ((chunk[16 + x] >> shift) & 0x0f) << 4);
+                      }
                     }
                   });
 }

@@ -14,17 +14,7 @@ constexpr int QuantByte(int row, int i, int v) {
   return kQ6KX16QuantsOffset + (i / 16) * kQ6KX16SubBlockBytes + v * 64 + row * 4 + i % 4;
 }
 
-// Writes element i's 6-bit quant q of `row` into a zeroed x16 block, and reads it back.
-void PutX16Quant(uint8_t* block, int row, int i, int q) {
-  const int step = (i % 16) / 4;
-  if (step < 3) {
-    block[QuantByte(row, i, step)] |= static_cast<uint8_t>(q);
-    return;
-  }
-  for (int v = 0; v < 3; ++v) {
-    block[QuantByte(row, i, v)] |= static_cast<uint8_t>(((q >> (2 * v)) & 3) << 6);
-  }
-}
+// Element i's 6-bit quant in row `row` of an x16 block.
 int GetX16Quant(const uint8_t* block, int row, int i) {
   const int step = (i % 16) / 4;
   if (step < 3) return block[QuantByte(row, i, step)] & 0x3f;
@@ -53,7 +43,19 @@ void InterleaveQ6KX16(const uint8_t* rows, int64_t k, uint8_t* dst) {
                     std::memcpy(&blk, block, sizeof(blk));
                     std::memcpy(out + 2 * r, &blk.d, 2);
                     for (int j = 0; j < 16; ++j) std::memcpy(ScaleAt(out, r, j), &blk.scales[j], 1);
-                    for (int i = 0; i < 256; ++i) PutX16Quant(out, r, i, Q6KQuant(blk, i));
+                    uint8_t q[256];
+                    for (int i = 0; i < 256; ++i) q[i] = static_cast<uint8_t>(Q6KQuant(blk, i));
+                    // Byte by byte: element 16j + 4v + e in bits 0-5, bits 2v and 2v + 1
+                    // of element 16j + 12 + e in bits 6-7.
+                    for (int j = 0; j < 16; ++j) {
+                      for (int v = 0; v < 3; ++v) {
+                        for (int e = 0; e < 4; ++e) {
+                          const int top = q[16 * j + 12 + e];
+                          out[QuantByte(r, 16 * j + 4 * v + e, v)] = static_cast<uint8_t>(
+                              q[16 * j + 4 * v + e] | ((top >> (2 * v)) & 3) << 6);
+                        }
+                      }
+                    }
                   });
 }
 
