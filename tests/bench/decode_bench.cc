@@ -97,11 +97,14 @@ void BM_DecodeBatch(benchmark::State& state) {
 }
 
 void BM_Decode(benchmark::State& state) { RunModel(state, 128, /*decode=*/true); }
+// Decode at a long context (2048 to about 6000 tokens): the attention's share of a step.
+void BM_DecodeAt2k(benchmark::State& state) { RunModel(state, 2048, /*decode=*/true); }
 void BM_Prefill512(benchmark::State& state) { RunModel(state, 512, /*decode=*/false); }
 void BM_DecodeF32(benchmark::State& state) { RunModel(state, 128, true, /*int8=*/false); }
 void BM_Prefill512F32(benchmark::State& state) { RunModel(state, 512, false, /*int8=*/false); }
 
 BENCHMARK(BM_Decode)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_DecodeAt2k)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_DecodeBatch)
     ->ArgsProduct({{1, 2}, {1, 4, 8, 16}})
     ->Unit(benchmark::kMillisecond)

@@ -100,7 +100,6 @@ void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache
   // so results do not depend on what else is in the step.
   const int64_t n_items = n_tiles * s.n_kv_heads * head_blocks;
   pool.ParallelFor(n_items, 1, [&](int64_t begin, int64_t end, int) {
-    float keys[kChunkSlots * kMaxHeadDim];
     float keys_t[kMaxHeadDim * kChunkSlots];  // keys transposed, unused slots zero
     float values[kChunkSlots * kMaxHeadDim];
     float acc[kTileRows][kMaxGroupHeads][kMaxHeadDim];
@@ -130,14 +129,8 @@ void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache
           const int slot = j % s.page_size;
           const int n = static_cast<int>(std::min<Pos>({max_pos + 1 - j, s.page_size - slot, kChunkSlots}));
           const uint64_t off = SlotOffset(s, layer, PageOf(batch, seq, j, s.page_size), kv_head, slot);
-          kernels.f16_to_f32(k_base + off, keys, static_cast<int64_t>(n) * head_dim);
+          kernels.f16_keys_to_columns(k_base + off, n, head_dim, keys_t);
           kernels.f16_to_f32(v_base + off, values, static_cast<int64_t>(n) * head_dim);
-          for (int i = 0; i < n; ++i) {
-            for (int d = 0; d < head_dim; ++d) keys_t[d * kChunkSlots + i] = keys[i * head_dim + d];
-          }
-          for (int i = n; i < kChunkSlots; ++i) {
-            for (int d = 0; d < head_dim; ++d) keys_t[d * kChunkSlots + i] = 0.0f;
-          }
           for (int64_t t = first; t < last; ++t) {
             const Pos pos = batch.positions[t];
             if (pos < j) continue;  // this token's positions are all done

@@ -351,6 +351,63 @@ void DotColumns(const float* x, const float* columns, int64_t n, float* out) {
   for (int j = 0; j < kDotColumns; ++j) out[j] = (acc0[j] + acc1[j]) + (acc2[j] + acc3[j]);
 }
 
+void F16KeysToColumnsScalar(const uint16_t* keys, int n, int64_t head_dim, float* columns) {
+  for (int64_t d = 0; d < head_dim; ++d) {
+    for (int i = 0; i < kDotColumns; ++i) {
+      columns[d * kDotColumns + i] = i < n ? Fp16ToFp32(keys[i * head_dim + d]) : 0.0f;
+    }
+  }
+}
+
+#if defined(__AVX512F__)
+// Transposes the 16 x 16 floats of r in place (r[i] lane d becomes r[d] lane i): pairs
+// within 128-bit lanes, then quads, then the 128-bit lanes across registers.
+static_assert(kDotColumns == 16);
+inline void Transpose16x16(__m512 (&r)[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int h = 0; h < 2; ++h) {
+    for (int k = 0; k < 4; ++k) {
+      t[8 * h + k] = _mm512_shuffle_f32x4(r[8 * h + k], r[8 * h + 4 + k], 0x88);
+      t[8 * h + 4 + k] = _mm512_shuffle_f32x4(r[8 * h + k], r[8 * h + 4 + k], 0xdd);
+    }
+  }
+  for (int k = 0; k < 8; ++k) {
+    r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88);
+    r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xdd);
+  }
+}
+
+// 16 dims at a time: 16 converted key slices (zero past n) transposed in registers. The
+// scalar loop's strided stores cost more than the attention's arithmetic at long contexts.
+void F16KeysToColumns(const uint16_t* keys, int n, int64_t head_dim, float* columns) {
+  if (head_dim % 16 != 0) return F16KeysToColumnsScalar(keys, n, head_dim, columns);
+  for (int64_t d0 = 0; d0 < head_dim; d0 += 16) {
+    __m512 r[16];
+    for (int i = 0; i < 16; ++i) {
+      r[i] = i < n ? _mm512_cvtph_ps(_mm256_loadu_si256(
+                         reinterpret_cast<const __m256i*>(keys + i * head_dim + d0)))
+                   : _mm512_setzero_ps();
+    }
+    Transpose16x16(r);
+    for (int d = 0; d < 16; ++d) _mm512_storeu_ps(columns + (d0 + d) * kDotColumns, r[d]);
+  }
+}
+#else
+void F16KeysToColumns(const uint16_t* keys, int n, int64_t head_dim, float* columns) {
+  F16KeysToColumnsScalar(keys, n, head_dim, columns);
+}
+#endif
+
 // y[i] += a[0] * rows[i] + a[1] * rows[n + i] + ..., in that order for every i, with a
 // block of y held in registers over all the rows instead of stored back after each.
 void AxpyRows(const float* a, const float* rows, int64_t n_rows, int64_t n, float* y) {
@@ -408,10 +465,11 @@ float ExpShifted(float* x, float shift, int64_t n) {
 }  // namespace
 
 const CpuKernels& Kernels() {
-  static const CpuKernels kernels{SMOLLM_CPU_ISA, RowDequantizer,      Dot,       Scale,
-                                  DotColumns,     AxpyRows,            SiluMul,   ExpShifted,
-                                  F16ToF32,       F32ToF16,            QuantMatVecFor,
-                                  QuantizeActivations,                 X16MatVec};
+  static const CpuKernels kernels{SMOLLM_CPU_ISA,   RowDequantizer, Dot,
+                                  Scale,            DotColumns,     F16KeysToColumns,
+                                  AxpyRows,         SiluMul,        ExpShifted,
+                                  F16ToF32,         F32ToF16,       QuantMatVecFor,
+                                  QuantizeActivations,              X16MatVec};
   return kernels;
 }
 

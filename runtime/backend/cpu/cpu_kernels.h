@@ -25,6 +25,10 @@ struct CpuKernels {
   // kDotColumns: one query against a chunk of keys stored transposed, so that the 16
   // scores come out of one vector per step without a horizontal sum per key.
   void (*dot_columns)(const float* x, const float* columns, int64_t n, float* out);
+  // columns[d * kDotColumns + i] = key i's element d converted from f16 for i < n, 0 for
+  // n <= i < kDotColumns, d < head_dim: a chunk of n <= kDotColumns f16 key vectors
+  // (head_dim apart at `keys`) as dot_columns' columns.
+  void (*f16_keys_to_columns)(const uint16_t* keys, int n, int64_t head_dim, float* columns);
   // y += sum over j < n_rows of a[j] * (rows + j * n).
   void (*axpy_rows)(const float* a, const float* rows, int64_t n_rows, int64_t n, float* y);
   // out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)): the SwiGLU feed-forward's

@@ -111,6 +111,27 @@ TEST_P(CpuKernelsTest, AttentionChunkKernelsMatchPlainSums) {
   }
 }
 
+TEST_P(CpuKernelsTest, F16KeysToColumnsTransposesAndZeroPads) {
+  const cpu::CpuKernels& kernels = cpu::KernelsFor(GetParam());
+  std::mt19937 rng(23);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int64_t head_dim : {16, 64, 72, 128}) {
+    for (int n : {1, 5, 15, 16}) {
+      std::vector<uint16_t> keys(n * head_dim);
+      for (uint16_t& h : keys) h = Fp32ToFp16(dist(rng));
+      std::vector<float> columns(head_dim * cpu::kDotColumns, NAN);
+      kernels.f16_keys_to_columns(keys.data(), n, head_dim, columns.data());
+      for (int64_t d = 0; d < head_dim; ++d) {
+        for (int i = 0; i < cpu::kDotColumns; ++i) {
+          const float want = i < n ? Fp16ToFp32(keys[i * head_dim + d]) : 0.0f;
+          ASSERT_EQ(columns[d * cpu::kDotColumns + i], want)
+              << "head_dim " << head_dim << " n " << n << " d " << d << " key " << i;
+        }
+      }
+    }
+  }
+}
+
 TEST_P(CpuKernelsTest, VectorOpsAndHalfConversions) {
   const cpu::CpuKernels& kernels = cpu::KernelsFor(GetParam());
   std::mt19937 rng(3);
