@@ -351,14 +351,6 @@ void DotColumns(const float* x, const float* columns, int64_t n, float* out) {
   for (int j = 0; j < kDotColumns; ++j) out[j] = (acc0[j] + acc1[j]) + (acc2[j] + acc3[j]);
 }
 
-void F16KeysToColumnsScalar(const uint16_t* keys, int n, int64_t head_dim, float* columns) {
-  for (int64_t d = 0; d < head_dim; ++d) {
-    for (int i = 0; i < kDotColumns; ++i) {
-      columns[d * kDotColumns + i] = i < n ? Fp16ToFp32(keys[i * head_dim + d]) : 0.0f;
-    }
-  }
-}
-
 #if defined(__AVX512F__)
 // Transposes the 16 x 16 floats of r in place (r[i] lane d becomes r[d] lane i): pairs
 // within 128-bit lanes, then quads, then the 128-bit lanes across registers.
@@ -386,27 +378,33 @@ inline void Transpose16x16(__m512 (&r)[16]) {
     r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xdd);
   }
 }
+#endif
 
-// 16 dims at a time: 16 converted key slices (zero past n) transposed in registers. The
-// scalar loop's strided stores cost more than the attention's arithmetic at long contexts.
+// On AVX-512, 16 dims at a time: 16 converted key slices (zero past n) transposed in
+// registers; the scalar loop's strided stores cost more than the attention's arithmetic
+// at long contexts.
 void F16KeysToColumns(const uint16_t* keys, int n, int64_t head_dim, float* columns) {
-  if (head_dim % 16 != 0) return F16KeysToColumnsScalar(keys, n, head_dim, columns);
-  for (int64_t d0 = 0; d0 < head_dim; d0 += 16) {
-    __m512 r[16];
-    for (int i = 0; i < 16; ++i) {
-      r[i] = i < n ? _mm512_cvtph_ps(_mm256_loadu_si256(
-                         reinterpret_cast<const __m256i*>(keys + i * head_dim + d0)))
-                   : _mm512_setzero_ps();
+#if defined(__AVX512F__)
+  if (head_dim % 16 == 0) {
+    for (int64_t d0 = 0; d0 < head_dim; d0 += 16) {
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i) {
+        r[i] = i < n ? _mm512_cvtph_ps(_mm256_loadu_si256(
+                           reinterpret_cast<const __m256i*>(keys + i * head_dim + d0)))
+                     : _mm512_setzero_ps();
+      }
+      Transpose16x16(r);
+      for (int d = 0; d < 16; ++d) _mm512_storeu_ps(columns + (d0 + d) * kDotColumns, r[d]);
     }
-    Transpose16x16(r);
-    for (int d = 0; d < 16; ++d) _mm512_storeu_ps(columns + (d0 + d) * kDotColumns, r[d]);
+    return;
+  }
+#endif
+  for (int64_t d = 0; d < head_dim; ++d) {
+    for (int i = 0; i < kDotColumns; ++i) {
+      columns[d * kDotColumns + i] = i < n ? Fp16ToFp32(keys[i * head_dim + d]) : 0.0f;
+    }
   }
 }
-#else
-void F16KeysToColumns(const uint16_t* keys, int n, int64_t head_dim, float* columns) {
-  F16KeysToColumnsScalar(keys, n, head_dim, columns);
-}
-#endif
 
 // y[i] += a[0] * rows[i] + a[1] * rows[n + i] + ..., in that order for every i, with a
 // block of y held in registers over all the rows instead of stored back after each.
