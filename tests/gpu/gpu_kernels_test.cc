@@ -9,6 +9,7 @@
 #include <random>
 
 #include "runtime/backend/cpu/cpu_backend.h"
+#include "runtime/backend/cpu/quant_matvec_reference.h"
 #include "runtime/backend/cuda/cuda_backend.h"
 #include "runtime/backend/cuda/cuda_status.h"
 #include "runtime/backend/cuda/host_stager.h"
@@ -25,9 +26,9 @@ using runtime::Backend;
 using runtime::GgmlType;
 namespace cuda = runtime::cuda;
 
-// Dot products of up to 11008 terms, f32 on the device against a double-precision sum
-// of runtime/quant's reference dequantization (the CPU backend's own matmul may
-// quantize activations, which is not the reference here): f32 rounding only.
+// Quantized weights: the CPU backend's int8 reference (activations quantized as it
+// quantizes them, exact integer sums per block), so only the float steps' order differs.
+// F32/F16 weights: f32 dot products of up to 11008 terms against a double-precision sum.
 constexpr double kMatMulTolerance = 1e-5;
 // Weights decode to the same bits (block_decode_test): embedding rows are exact.
 constexpr double kExactTolerance = 0;
@@ -72,11 +73,26 @@ std::vector<uint8_t> RandomWeight(GgmlType type, int64_t rows, int64_t cols) {
   return bytes;
 }
 
-// out[t][r] = sum over c of w[r][c] * x[t][c], in double from the reference dequantizer.
+// out[t][r] = sum over c of w[r][c] * x[t][c]: the CPU's int8 reference for the types the
+// CUDA backend runs through its int8 kernel, else in double from the reference dequantizer.
 std::vector<float> ReferenceMatMul(const runtime::HostWeight& w, const std::vector<float>& x,
                                    int n) {
   const uint64_t row_bytes = *runtime::RowBytes(w.type, w.cols);
-  std::vector<float> row(w.cols), out(n * w.rows);
+  std::vector<float> out(n * w.rows);
+  if (cuda::HasInt8MatVec(w.type)) {
+    const GgmlType act_type = cuda::ActivationTypeOf(w.type);
+    std::vector<uint8_t> act(*runtime::RowBytes(act_type, w.cols));
+    for (int t = 0; t < n; ++t) {
+      runtime::cpu::ReferenceQuantizeActivations(act_type, x.data() + t * w.cols, act.data(),
+                                                 w.cols);
+      for (int64_t r = 0; r < w.rows; ++r) {
+        out[t * w.rows + r] = runtime::cpu::ReferenceQuantDot(
+            w.type, w.bytes.data() + r * row_bytes, act.data(), w.cols);
+      }
+    }
+    return out;
+  }
+  std::vector<float> row(w.cols);
   for (int64_t r = 0; r < w.rows; ++r) {
     Require(runtime::DequantizeRow(w.type, w.bytes.subspan(r * row_bytes, row_bytes), row),
             "DequantizeRow");
@@ -114,7 +130,7 @@ void TestMatMulAndEmbed(Pair& p) {
       const runtime::Weight wg = Require(p.gpu.UploadWeight(host), "gpu upload");
       const std::string name = std::string(runtime::NameOf(type)) + " " + std::to_string(rows) +
                                "x" + std::to_string(cols);
-      for (int n : {1, 3, 8, 16}) {
+      for (int n : {1, 2, 3, 8, 16}) {
         const std::vector<float> x = RandomFloats(n * cols);
         const Activations xg = MakeActivations(p.gpu, p.keep, n, cols, &x);
         const Activations og = MakeActivations(p.gpu, p.keep, n, rows);
@@ -187,7 +203,9 @@ void TestAttention(Pair& p) {
   struct Case { int n_heads, n_kv_heads, head_dim, page_size; std::vector<int> lengths; int chunk; };
   const Case cases[] = {{16, 4, 128, 16, {1, 37, 700, 3000}, 1},
                         {9, 3, 64, 16, {5, 129}, 6},
-                        {8, 8, 64, 32, {2048, 64, 1}, 1}};
+                        {8, 8, 64, 32, {2048, 64, 1}, 1},
+                        {8, 2, 64, 16, {7, 40}, 7},
+                        {16, 4, 128, 16, {10, 200}, 10}};
   for (const Case& c : cases) {
     const int n_seqs = static_cast<int>(c.lengths.size());
     std::vector<int32_t> table_begin{0}, page_ids;

@@ -81,6 +81,13 @@ absl::StatusOr<Weight> CudaBackend::UploadWeight(const HostWeight& w) {
       "cudaMemcpy (weight upload)"));
   const Weight weight{w.type, w.rows, w.cols, *row_bytes, memory.data()};
   weights_.push_back(std::move(memory));
+  // The int8 mat-vec's scratch fits the widest weight from here on, so that no matmul
+  // allocates (and none does inside a graph capture).
+  const uint64_t scratch = cuda::QuantizedActivationBytes(kMatVecChunkRows, w.cols);
+  if (cuda::HasInt8MatVec(w.type) && quantized_scratch_.bytes < scratch) {
+    quantized_scratch_ = cuda::DeviceMemory();  // cudaFree waits for the kernels using it
+    ASSIGN_OR_RETURN(quantized_scratch_, cuda::AllocateDevice(scratch));
+  }
   return weight;
 }
 
@@ -148,16 +155,54 @@ void CudaBackend::RmsNorm(const Activations& x, const Weight& gain, float eps,
 }
 
 void CudaBackend::MatMul(const Weight& w, const Activations& x, const Activations& out) {
-  if (x.rows == 0) return;
+  const MatMulTarget target{&w, out};
+  MatMulMany(std::span(&target, 1), x);
+}
+
+void CudaBackend::MatMulMany(std::span<const MatMulTarget> targets, const Activations& x) {
+  if (x.rows == 0 || targets.empty()) return;
   if (!Aligned16(x)) {
     return Fail(absl::InvalidArgumentError("MatMul activations must be 16-byte aligned rows"));
   }
-  const bool out_aligned = reinterpret_cast<uintptr_t>(out.data) % 16 == 0 && out.stride % 4 == 0;
-  if (lt_ && x.rows >= options_.gemm_min_tokens && out_aligned && x.cols == w.cols) {
-    if (absl::Status s = lt_->MatMul(stream_.get(), w, x, out); !s.ok()) Fail(std::move(s));
-    return;
+  // Each target takes cuBLASLt, the f32 mat-vec or the int8 one; the int8 ones share one
+  // quantization of x per activation format (q, k and v read the same rows).
+  std::vector<const MatMulTarget*>& int8 = int8_targets_;
+  int8.clear();
+  for (const MatMulTarget& t : targets) {
+    const Weight& w = *t.w;
+    const Activations& out = t.out;
+    if (x.cols != w.cols) return Fail(absl::InvalidArgumentError("MatMul: x.cols != w.cols"));
+    const bool out_aligned =
+        reinterpret_cast<uintptr_t>(out.data) % 16 == 0 && out.stride % 4 == 0;
+    if (lt_ && x.rows >= options_.gemm_min_tokens && out_aligned) {
+      if (absl::Status s = lt_->MatMul(stream_.get(), w, x, out); !s.ok()) Fail(std::move(s));
+    } else if (!options_.quantized_activations || !cuda::HasInt8MatVec(w.type)) {
+      Check(cuda::LaunchMatMul(stream_.get(), w, x, out), "matmul kernel");
+    } else {
+      int8.push_back(&t);
+    }
   }
-  Check(cuda::LaunchMatMul(stream_.get(), w, x, out), "matmul kernel");
+  // Activations quantized as the CPU backend quantizes them, kMatVecChunkRows rows at a
+  // time (the scratch UploadWeight sized).
+  for (int64_t r0 = 0; r0 < x.rows && !int8.empty(); r0 += kMatVecChunkRows) {
+    const int64_t n = std::min(kMatVecChunkRows, x.rows - r0);
+    if (quantized_scratch_.bytes < cuda::QuantizedActivationBytes(n, x.cols)) {
+      return Fail(absl::FailedPreconditionError("MatMul with a weight this backend did not upload"));
+    }
+    const Activations xs{x.data + r0 * x.stride, n, x.cols, x.stride};
+    GgmlType quantized_as = GgmlType::kF32;  // none yet
+    cuda::QuantizedActivations a;
+    for (const MatMulTarget* t : int8) {
+      const GgmlType act_type = cuda::ActivationTypeOf(t->w->type);
+      if (act_type != quantized_as) {
+        a = cuda::QuantizedActivationsAt(quantized_scratch_.data(), act_type, n, x.cols);
+        Check(cuda::LaunchQuantizeActivations(stream_.get(), xs, a), "activation quantize kernel");
+        quantized_as = act_type;
+      }
+      const Activations os{t->out.data + r0 * t->out.stride, n, t->out.cols, t->out.stride};
+      Check(cuda::LaunchMatMulQ8(stream_.get(), *t->w, a, os), "int8 matmul kernel");
+    }
+  }
 }
 
 void CudaBackend::Rope(const Activations& x, const RopeParams& rope,

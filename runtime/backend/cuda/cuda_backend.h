@@ -25,6 +25,11 @@ struct CudaBackendOptions {
   // (gemm_plan.h); fewer take the fused mat-vec kernel. 0: never cuBLASLt.
   int64_t gemm_min_tokens = cuda::kCublasMinTokens;
   cuda::GemmType gemm_type = cuda::GemmType::kF16;
+  // On (the default): quantized weights meet activations quantized to int8 as the CPU
+  // backend quantizes them (activation_quant.h). Off: every mat-vec dequantizes the
+  // weights and dots them in f32, as the CPU backend's SetQuantizedActivations(false)
+  // does: exact up to f32 rounding, for the checks against exact arithmetic.
+  bool quantized_activations = true;
 };
 
 // Weights: copied to the device as stored (no repacking): the lane split of
@@ -59,6 +64,7 @@ class CudaBackend final : public Backend {
   void RmsNorm(const Activations& x, const Weight& gain, float eps,
                const Activations& out) override;
   void MatMul(const Weight& w, const Activations& x, const Activations& out) override;
+  void MatMulMany(std::span<const MatMulTarget> targets, const Activations& x) override;
   void Rope(const Activations& x, const RopeParams& rope,
             std::span<const Pos> positions) override;
   void SiluMul(const Activations& gate, const Activations& up,
@@ -120,6 +126,10 @@ class CudaBackend final : public Backend {
   cuda::HostStager stager_;
   std::vector<cuda::DeviceMemory> weights_;
   cuda::DeviceMemory attention_scratch_;
+  // Rows of activations the int8 mat-vec quantizes per pass, and their scratch.
+  static constexpr int64_t kMatVecChunkRows = 64;
+  cuda::DeviceMemory quantized_scratch_;
+  std::vector<const MatMulTarget*> int8_targets_;  // MatMulMany's, kept to not allocate
   std::unique_ptr<cuda::LtMatmul> lt_;  // null when gemm_min_tokens is 0
   cuda::AttentionPlan plan_;
   absl::Status error_;

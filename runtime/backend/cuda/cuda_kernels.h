@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "runtime/backend/backend.h"
+#include "runtime/backend/cuda/activation_quant.h"
 
 namespace smollm::runtime::cuda {
 
@@ -41,6 +42,15 @@ cudaError_t LaunchRmsNorm(cudaStream_t stream, const Activations& x, const float
 // out = x · wᵀ for x's rows; x's rows and out's rows must be 16-byte aligned.
 cudaError_t LaunchMatMul(cudaStream_t stream, const Weight& w, const Activations& x,
                          const Activations& out);
+// The int8 path of quantized weights (activation_quant.h): true for the types with one
+// (all that KernelSupports names but F32 and F16).
+bool HasInt8MatVec(GgmlType type);
+// x's rows quantized into `a` (a.rows x a.cols of a.type; x's rows 16-byte aligned).
+cudaError_t LaunchQuantizeActivations(cudaStream_t stream, const Activations& x,
+                                      const QuantizedActivations& a);
+// out = a · wᵀ for a's rows (a.type is ActivationTypeOf(w.type)).
+cudaError_t LaunchMatMulQ8(cudaStream_t stream, const Weight& w, const QuantizedActivations& a,
+                           const Activations& out);
 cudaError_t LaunchRope(cudaStream_t stream, const Activations& x, const RopeParams& rope,
                        const int32_t* positions);
 cudaError_t LaunchSiluMul(cudaStream_t stream, const Activations& gate, const Activations& up,

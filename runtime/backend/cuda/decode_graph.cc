@@ -166,9 +166,8 @@ void DecodeGraph::Enqueue(int bucket) {
   for (int il = 0; il < static_cast<int>(m.layers.size()); ++il) {
     const DecodeLayer& l = m.layers[il];
     b.RmsNorm(x, l.attn_norm, m.rms_norm_eps, norm);
-    b.MatMul(l.attn_q, norm, q);
-    b.MatMul(l.attn_k, norm, k);
-    b.MatMul(l.attn_v, norm, v);
+    const MatMulTarget qkv[] = {{&l.attn_q, q}, {&l.attn_k, k}, {&l.attn_v, v}};
+    b.MatMulMany(qkv, norm);
     if (l.rope) {
       b.RopeDevice(q, q_rope, device_step.positions);
       b.RopeDevice(k, k_rope, device_step.positions);
@@ -179,8 +178,8 @@ void DecodeGraph::Enqueue(int bucket) {
     b.MatMul(l.attn_output, attn, proj);
     b.Add(x, proj);
     b.RmsNorm(x, l.ffn_norm, m.rms_norm_eps, norm);
-    b.MatMul(l.ffn_gate, norm, gate);
-    b.MatMul(l.ffn_up, norm, up);
+    const MatMulTarget gate_up[] = {{&l.ffn_gate, gate}, {&l.ffn_up, up}};
+    b.MatMulMany(gate_up, norm);
     b.SiluMul(gate, up, gate);
     b.MatMul(l.ffn_down, gate, proj);
     b.Add(x, proj);

@@ -1,0 +1,183 @@
+// The int8 mat-vec path: activations quantized once per matmul (activation_quant.h), then
+// integer dot products with the weight blocks as stored (block_dot.h), 1..8 columns per
+// pass over the weights.
+#include <cstdint>
+
+#include "runtime/backend/cuda/activation_quant.h"
+#include "runtime/backend/cuda/block_dot.h"
+#include "runtime/backend/cuda/cuda_kernels.h"
+
+namespace smollm::runtime::cuda {
+namespace {
+
+constexpr int kThreads = 128;
+constexpr int kWarps = kThreads / 32;
+
+__device__ float WarpMax(float v) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+__device__ int WarpMin(int v) {
+  for (int o = 16; o > 0; o >>= 1) v = min(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+__device__ int WarpSum(int v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// Q8_0 / Q8_1: one warp per block of 32, one value per lane.
+__global__ void QuantizeQ8Kernel(const float* __restrict__ x, int64_t x_stride,
+                                 QuantizedActivations a, bool with_sum) {
+  const int lane = threadIdx.x & 31;
+  const int64_t blocks = a.cols / 32;
+  const int64_t blk = static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5);
+  const int64_t row = blockIdx.y;
+  if (blk >= blocks) return;
+  const float v = x[row * x_stride + 32 * blk + lane];
+  const Int8BlockScale s = Q8BlockScale(WarpMax(fabsf(v)));
+  const int q = Q8Quant(v, s.id);
+  a.q[row * a.cols + 32 * blk + lane] = static_cast<int8_t>(q);
+  const int sum = with_sum ? WarpSum(q) : 0;
+  if (lane == 0) {
+    a.d[row * blocks + blk] = RoundThroughFp16(s.d);
+    if (with_sum) a.s[row * blocks + blk] = RoundThroughFp16(Fp16RangeClamp(sum * s.d));
+  }
+}
+
+// Q8_K: one warp per block of 256, lane l holding values 8l .. 8l + 7.
+__global__ void QuantizeQ8KKernel(const float* __restrict__ x, int64_t x_stride,
+                                  QuantizedActivations a) {
+  const int lane = threadIdx.x & 31;
+  const int64_t blk = static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5);
+  const int64_t row = blockIdx.y;
+  if (blk >= a.cols / 256) return;
+  const float* xb = x + row * x_stride + 256 * blk;
+  const float4 v0 = *reinterpret_cast<const float4*>(xb + 8 * lane);
+  const float4 v1 = *reinterpret_cast<const float4*>(xb + 8 * lane + 4);
+  const float v[8] = {v0.x, v0.y, v0.z, v0.w, v1.x, v1.y, v1.z, v1.w};
+  float amax = 0.0f;
+  for (float e : v) amax = fmaxf(amax, fabsf(e));
+  amax = WarpMax(amax);
+  int first = 256;  // the first element of largest magnitude
+  for (int i = 7; i >= 0; --i) {
+    if (fabsf(v[i]) == amax) first = 8 * lane + i;
+  }
+  first = WarpMin(first);
+  const float iscale = Q8KInverseScale(first < 256 ? xb[first] : 0.0f);
+  int sum = 0;
+  uint32_t packed[2] = {0, 0};
+  for (int i = 0; i < 8; ++i) {
+    const int q = iscale != 0.0f ? Q8KQuant(v[i], iscale) : 0;
+    sum += q;
+    packed[i / 4] |= static_cast<uint32_t>(q & 0xff) << (8 * (i % 4));
+  }
+  *reinterpret_cast<uint2*>(a.q + row * a.cols + 256 * blk + 8 * lane) = make_uint2(packed[0], packed[1]);
+  sum += __shfl_xor_sync(0xffffffffu, sum, 1);  // the group of 16 is a pair of lanes
+  if ((lane & 1) == 0) a.bsums[row * (a.cols / 16) + 16 * blk + lane / 2] = sum;
+  if (lane == 0) a.d[row * (a.cols / 32) + blk] = iscale != 0.0f ? 1.0f / iscale : 0.0f;
+}
+
+// One weight row per `warps_per_row` warps (rows of few blocks take one warp, long rows
+// up to four), kCols activation columns from col0 = blockIdx.y * kCols (columns past the
+// last repeat it and are not stored).
+template <class T, int kCols>
+__global__ void __launch_bounds__(kThreads)
+    MatVecQ8Kernel(const uint8_t* __restrict__ w, uint64_t row_bytes, int rows, int blocks,
+                   int warps_per_row, QuantizedActivations a, float* __restrict__ out,
+                   int64_t out_stride) {
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int rows_per_block = kWarps / warps_per_row;
+  const int row = blockIdx.x * rows_per_block + warp / warps_per_row;
+  const int part = warp % warps_per_row;
+  const int col0 = blockIdx.y * kCols;
+  const int n_cols = static_cast<int>(a.rows);
+  ActColumn cols[kCols];
+#pragma unroll
+  for (int c = 0; c < kCols; ++c) cols[c] = ColumnOf(a, min(col0 + c, n_cols - 1));
+  float acc[kCols];
+#pragma unroll
+  for (int c = 0; c < kCols; ++c) acc[c] = 0.0f;
+  if (row < rows) {
+    const uint8_t* wrow = w + static_cast<uint64_t>(row) * row_bytes;
+    const int units = blocks * T::kUnits, stride = 32 * warps_per_row;
+#pragma unroll 2
+    for (int u = part * 32 + lane; u < units; u += stride) {
+      const int b = u / T::kUnits;
+      const typename T::Unit t = T::Load(wrow + static_cast<int64_t>(b) * T::kBytes, u % T::kUnits);
+#pragma unroll
+      for (int c = 0; c < kCols; ++c) acc[c] += T::Dot(t, cols[c], b);
+    }
+  }
+  __shared__ float partial[kWarps][kCols];
+#pragma unroll
+  for (int c = 0; c < kCols; ++c) {
+    float s = acc[c];
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+    if (lane == 0) partial[warp][c] = s;
+  }
+  __syncthreads();
+  if (row >= rows || part != 0 || lane >= kCols || col0 + lane >= n_cols) return;
+  float s = 0.0f;
+  for (int p = 0; p < warps_per_row; ++p) s += partial[warp + p][lane];
+  out[static_cast<int64_t>(col0 + lane) * out_stride + row] = s;
+}
+
+// Warps per row: enough that each lane has about two units or more, at most four.
+int WarpsPerRow(int units) {
+  if (units >= 4 * 32 * 2) return 4;
+  if (units >= 2 * 32 * 2) return 2;
+  return 1;
+}
+
+}  // namespace
+
+bool HasInt8MatVec(GgmlType type) { return ActivationTypeOf(type) != GgmlType::kF32; }
+
+cudaError_t LaunchQuantizeActivations(cudaStream_t stream, const Activations& x,
+                                      const QuantizedActivations& a) {
+  if (a.type == GgmlType::kQ8_K) {
+    const dim3 grid((a.cols / 256 + kWarps - 1) / kWarps, a.rows);
+    QuantizeQ8KKernel<<<grid, kThreads, 0, stream>>>(x.data, x.stride, a);
+  } else {
+    const dim3 grid((a.cols / 32 + kWarps - 1) / kWarps, a.rows);
+    QuantizeQ8Kernel<<<grid, kThreads, 0, stream>>>(x.data, x.stride, a,
+                                                    a.type == GgmlType::kQ8_1);
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t LaunchMatMulQ8(cudaStream_t stream, const Weight& w, const QuantizedActivations& a,
+                           const Activations& out) {
+  const int n = static_cast<int>(a.rows);
+  return WithBlockDot(
+      w.type,
+      [&]<class T>() {
+        const auto* base = static_cast<const uint8_t*>(w.data);
+        const int rows = static_cast<int>(w.rows);
+        const int blocks = static_cast<int>(w.cols / T::kElements);
+        const int wpr = WarpsPerRow(blocks * T::kUnits);
+        const int rows_per_block = kWarps / wpr;
+        const auto grid = [&](int cols) {
+          return dim3((rows + rows_per_block - 1) / rows_per_block, (n + cols - 1) / cols);
+        };
+        // Column tiles of 1, 2, 4 or 8: a batch of up to 8 reads each weight once.
+        if (n == 1) {
+          MatVecQ8Kernel<T, 1><<<grid(1), kThreads, 0, stream>>>(base, w.row_bytes, rows, blocks,
+                                                                 wpr, a, out.data, out.stride);
+        } else if (n == 2) {
+          MatVecQ8Kernel<T, 2><<<grid(2), kThreads, 0, stream>>>(base, w.row_bytes, rows, blocks,
+                                                                 wpr, a, out.data, out.stride);
+        } else if (n <= 4) {
+          MatVecQ8Kernel<T, 4><<<grid(4), kThreads, 0, stream>>>(base, w.row_bytes, rows, blocks,
+                                                                 wpr, a, out.data, out.stride);
+        } else {
+          MatVecQ8Kernel<T, 8><<<grid(8), kThreads, 0, stream>>>(base, w.row_bytes, rows, blocks,
+                                                                 wpr, a, out.data, out.stride);
+        }
+        return cudaGetLastError();
+      },
+      cudaErrorInvalidValue);
+}
+
+}  // namespace smollm::runtime::cuda
