@@ -16,4 +16,7 @@ cp -a "$lib/cmake/absl" "$carry/usr/lib/x86_64-linux-gnu/cmake/"
 cp -a /usr/include/oneapi "$carry/usr/include/"
 cp -a /usr/include/dnnl*.h* "$carry/usr/include/" 2>/dev/null || true
 cp -a "$lib"/libdnnl.so* "$carry/usr/lib/x86_64-linux-gnu/"
+# Debian's oneDNN is linked against the OpenCL ICD loader, which a GPU host's CUDA image
+# need not have; without it neither the link nor the loader resolves libdnnl.
+cp -a "$lib"/libOpenCL.so.1* "$carry/usr/lib/x86_64-linux-gnu/"
 echo "carry: $carry ($(du -sh "$carry" | cut -f1))"
