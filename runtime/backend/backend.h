@@ -150,6 +150,21 @@ class Backend {
   virtual void MatMulMany(std::span<const MatMulTarget> targets, const Activations& x) {
     for (const MatMulTarget& t : targets) MatMul(*t.w, x, t.out);
   }
+  // acc += x · wᵀ (acc: [n, w.rows]). `scratch` (acc's shape) may receive the product; a
+  // backend that adds in place (the CUDA mat-vec's epilogue) saves a pass and a launch.
+  virtual void MatMulAdd(const Weight& w, const Activations& x, const Activations& scratch,
+                         const Activations& acc) {
+    MatMul(w, x, scratch);
+    Add(acc, scratch);
+  }
+  // gate = silu(x · w_gateᵀ) * (x · w_upᵀ) (gate, up: [n, w_gate.rows]); `up` may receive
+  // the second product. The CUDA mat-vec computes both rows and the product in one kernel.
+  virtual void SwiGlu(const Weight& w_gate, const Weight& w_up, const Activations& x,
+                      const Activations& gate, const Activations& up) {
+    const MatMulTarget targets[] = {{&w_gate, gate}, {&w_up, up}};
+    MatMulMany(targets, x);
+    SiluMul(gate, up, gate);
+  }
   // Rotates each head of x[t] (x: [n, n_heads * head_dim]) in place by positions[t].
   virtual void Rope(const Activations& x, const RopeParams& rope,
                     std::span<const Pos> positions) = 0;

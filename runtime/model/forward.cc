@@ -104,15 +104,11 @@ absl::Status Forward::Run(const StepBatch& batch, KvCache& cache, std::span<floa
     }
     b.StoreKv(cache, il, k, v, attention);
     b.Attention(cache, il, c.n_heads, q, attention, attn);  // attn: [n, q_dim]
-    b.MatMul(l.attn_output, attn, proj);                    // proj: [n, d_model]
-    b.Add(x, proj);
+    b.MatMulAdd(l.attn_output, attn, proj, x);              // proj: [n, d_model] scratch
     // Feed-forward block: x += W_down · (silu(W_gate · norm(x)) * W_up · norm(x))
     b.RmsNorm(x, l.ffn_norm, c.rms_norm_eps, norm);
-    const MatMulTarget gate_up[] = {{&l.ffn_gate, gate}, {&l.ffn_up, up}};  // [n, d_ffn] each
-    b.MatMulMany(gate_up, norm);
-    b.SiluMul(gate, up, gate);
-    b.MatMul(l.ffn_down, gate, proj);  // proj: [n, d_model]
-    b.Add(x, proj);
+    b.SwiGlu(l.ffn_gate, l.ffn_up, norm, gate, up);  // gate: [n, d_ffn], up: scratch
+    b.MatMulAdd(l.ffn_down, gate, proj, x);
   }
   if (batch.n_logits() == 0) return b.Synchronize();
   // Only the rows that sample need the final norm and the vocabulary projection.

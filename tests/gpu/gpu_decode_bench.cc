@@ -56,51 +56,59 @@ int main(int argc, char** argv) {
   using namespace smollm::runtime;
   auto model = gpu_test::ModelFromArgs(argc, argv, "gpu_decode_bench");
   const ModelConfig& c = model->config();
-  auto backend = gpu_test::Require(CudaBackend::Create({}), "CudaBackend");
-  const ModelWeights w = gpu_test::Require(UploadWeights(c, model->gguf(), *backend), "weights");
-  const DecodeModel dm = gpu_test::DecodeModelFrom(c, w);
   constexpr int kPageSize = 16, kPagesEach = 4, kWarmup = 4, kSteps = 40;
   constexpr int kMaxBatch = 64;
-  KvCache cache = gpu_test::Require(
-      AllocateKvCache(*backend, {c.n_layers, c.n_kv_heads, c.head_dim, kPageSize, kMaxBatch * kPagesEach}),
-      "kv");
-  cudaMemset(cache.k.data(), 0, cache.shape.BytesPerTensor());
-  cudaMemset(cache.v.data(), 0, cache.shape.BytesPerTensor());
-  DecodeGraphOptions options;
-  options.max_pages_per_seq = kPagesEach;
-  options.max_batch = kMaxBatch;
-  auto graph = gpu_test::Require(DecodeGraph::Create(*backend, dm, cache, options), "graph");
-  const double bandwidth = gpu_test::CopyBandwidth(backend->stream());
-  std::printf("device: %s, copy bandwidth %.0f GB/s\n", backend->device().name.c_str(), bandwidth / 1e9);
-  std::printf("%6s %12s %14s %16s %10s\n", "batch", "tokens/s", "ms/step", "GB read/step", "roofline");
-  double batch1 = 0;
-  for (int batch : {1, 8, 16, 32, 64}) {
-    std::vector<std::vector<int32_t>> pages(batch);
-    for (int i = 0; i < batch; ++i) {
-      pages[i].resize(kPagesEach);
-      std::iota(pages[i].begin(), pages[i].end(), i * kPagesEach);
+  double batch1 = 0, bandwidth = 0;
+  // As served (the mat-vec kernels up to cuda::kCublasMinTokens - 1 rows), then with
+  // cuBLASLt from 16 rows, to place the decode crossover.
+  for (int64_t gemm_from : {cuda::kCublasMinTokens, int64_t{16}}) {
+    CudaBackendOptions backend_options;
+    backend_options.gemm_min_tokens = gemm_from;
+    auto backend = gpu_test::Require(CudaBackend::Create(backend_options), "CudaBackend");
+    const ModelWeights w = gpu_test::Require(UploadWeights(c, model->gguf(), *backend), "weights");
+    const DecodeModel dm = gpu_test::DecodeModelFrom(c, w);
+    KvCache cache = gpu_test::Require(
+        AllocateKvCache(*backend, {c.n_layers, c.n_kv_heads, c.head_dim, kPageSize, kMaxBatch * kPagesEach}),
+        "kv");
+    cudaMemset(cache.k.data(), 0, cache.shape.BytesPerTensor());
+    cudaMemset(cache.v.data(), 0, cache.shape.BytesPerTensor());
+    DecodeGraphOptions options;
+    options.max_pages_per_seq = kPagesEach;
+    options.max_batch = kMaxBatch;
+    auto graph = gpu_test::Require(DecodeGraph::Create(*backend, dm, cache, options), "graph");
+    if (bandwidth == 0) {
+      bandwidth = gpu_test::CopyBandwidth(backend->stream());
+      std::printf("device: %s, copy bandwidth %.0f GB/s\n", backend->device().name.c_str(), bandwidth / 1e9);
     }
-    std::vector<TokenId> next(batch);
-    std::vector<float> values(batch);
-    for (int i = 0; i < batch; ++i) next[i] = (i * 7919 + 11) % c.vocab_size;
-    std::chrono::steady_clock::time_point start;
-    for (int step = 0; step < kWarmup + kSteps; ++step) {
-      if (step == kWarmup) start = std::chrono::steady_clock::now();
-      std::vector<DecodeInput> inputs;
-      for (int i = 0; i < batch; ++i) inputs.push_back({next[i], step, pages[i]});
-      gpu_test::Require(graph->Step(inputs, next, values), "step");
-    }
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / kSteps;
-    const double bytes = static_cast<double>(gpu_test::StepWeightBytes(dm, batch));
-    std::printf("%6d %12.1f %14.3f %16.3f %9.1f%%\n", batch, batch / seconds, seconds * 1e3,
-                bytes / 1e9, 100.0 * bytes / seconds / bandwidth);
-    if (batch == 1) batch1 = batch / seconds;
-    if (batch == 32) {
-      std::printf("       batch 32 / batch 1: %.1fx (target >= 10x)\n", batch / seconds / batch1);
+    std::printf("matmuls of %lld+ rows through cuBLASLt\n", static_cast<long long>(gemm_from));
+    std::printf("%6s %12s %14s %16s %10s\n", "batch", "tokens/s", "ms/step", "GB read/step", "roofline");
+    for (int batch : {1, 8, 16, 32, 64}) {
+      if (gemm_from < cuda::kCublasMinTokens && batch < gemm_from) continue;
+      std::vector<std::vector<int32_t>> pages(batch);
+      for (int i = 0; i < batch; ++i) {
+        pages[i].resize(kPagesEach);
+        std::iota(pages[i].begin(), pages[i].end(), i * kPagesEach);
+      }
+      std::vector<TokenId> next(batch);
+      std::vector<float> values(batch);
+      for (int i = 0; i < batch; ++i) next[i] = (i * 7919 + 11) % c.vocab_size;
+      std::chrono::steady_clock::time_point start;
+      for (int step = 0; step < kWarmup + kSteps; ++step) {
+        if (step == kWarmup) start = std::chrono::steady_clock::now();
+        std::vector<DecodeInput> inputs;
+        for (int i = 0; i < batch; ++i) inputs.push_back({next[i], step, pages[i]});
+        gpu_test::Require(graph->Step(inputs, next, values), "step");
+      }
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / kSteps;
+      const double bytes = static_cast<double>(gpu_test::StepWeightBytes(dm, batch));
+      std::printf("%6d %12.1f %14.3f %16.3f %9.1f%%\n", batch, batch / seconds, seconds * 1e3,
+                  bytes / 1e9, 100.0 * bytes / seconds / bandwidth);
+      if (batch == 1) batch1 = batch / seconds;
+      if (batch == 32) {
+        std::printf("       batch 32 / batch 1: %.1fx (target >= 10x)\n", batch / seconds / batch1);
+      }
     }
   }
-  std::printf("weight bytes per token at batch 1: %.3f GB\n",
-              gpu_test::StepWeightBytes(dm, 1) / 1e9);
   return 0;
 }

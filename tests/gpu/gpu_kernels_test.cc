@@ -149,6 +149,45 @@ void TestMatMulAndEmbed(Pair& p) {
   }
 }
 
+// The fused epilogues (SwiGLU of two mat-vecs, a mat-vec added into the residual) against
+// the CPU's unfused ops on the same int8 activations.
+void TestFusedEpilogues(Pair& p) {
+  for (GgmlType type : {GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ8_0, GgmlType::kQ4_1}) {
+    const int64_t rows = 1000, cols = 2048;
+    const std::vector<uint8_t> gate_bytes = RandomWeight(type, rows, cols),
+                               up_bytes = RandomWeight(type, rows, cols);
+    const runtime::HostWeight gate{type, rows, cols, gate_bytes}, up{type, rows, cols, up_bytes};
+    const runtime::Weight gc = Require(p.cpu.UploadWeight(gate), "upload"),
+                          uc = Require(p.cpu.UploadWeight(up), "upload"),
+                          gg = Require(p.gpu.UploadWeight(gate), "upload"),
+                          ug = Require(p.gpu.UploadWeight(up), "upload");
+    for (int n : {1, 5, 8}) {
+      const std::string name = std::string(runtime::NameOf(type)) + " n=" + std::to_string(n);
+      const std::vector<float> x = RandomFloats(n * cols);
+      const Activations xc = MakeActivations(p.cpu, p.keep, n, cols, &x),
+                        xg = MakeActivations(p.gpu, p.keep, n, cols, &x);
+      Activations oc = MakeActivations(p.cpu, p.keep, n, rows),
+                  og = MakeActivations(p.gpu, p.keep, n, rows),
+                  sc = MakeActivations(p.cpu, p.keep, n, rows),
+                  sg = MakeActivations(p.gpu, p.keep, n, rows);
+      p.cpu.SwiGlu(gc, uc, xc, oc, sc);
+      p.gpu.SwiGlu(gg, ug, xg, og, sg);
+      Report("SwiGlu", name, RelativeError(ToHost(p.gpu, og), ToHost(p.cpu, oc)),
+             kMatMulTolerance);
+      const std::vector<float> residual = RandomFloats(n * rows, 10.0f);
+      const Activations ac = MakeActivations(p.cpu, p.keep, n, rows, &residual),
+                        ag = MakeActivations(p.gpu, p.keep, n, rows, &residual),
+                        tc = MakeActivations(p.cpu, p.keep, n, rows),
+                        tg = MakeActivations(p.gpu, p.keep, n, rows);
+      p.cpu.MatMulAdd(gc, xc, tc, ac);
+      p.gpu.MatMulAdd(gg, xg, tg, ag);
+      Report("MatMulAdd", name, RelativeError(ToHost(p.gpu, ag), ToHost(p.cpu, ac)),
+             kMatMulTolerance);
+    }
+    p.keep.clear();
+  }
+}
+
 void TestElementwise(Pair& p) {
   for (int64_t cols : {64, 576, 2048, 11008}) {
     for (int64_t rows : {1, 5, 16}) {
@@ -325,6 +364,7 @@ int main() {
   runtime::CpuBackend cpu(pool, 11008);
   gpu_test::Pair pair{cpu, *gpu, {}};
   gpu_test::TestMatMulAndEmbed(pair);
+  gpu_test::TestFusedEpilogues(pair);
   gpu_test::TestElementwise(pair);
   gpu_test::TestAttention(pair);
   gpu_test::TestTopK(pair);

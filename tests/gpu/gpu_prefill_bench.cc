@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <numeric>
+#include <random>
 
 #include "runtime/backend/cuda/cuda_backend.h"
 #include "runtime/backend/cuda/lt_matmul.h"
@@ -55,29 +56,40 @@ double TimeMs(cudaStream_t stream, F&& f) {
   return Seconds(start) * 1e3 / kReps;
 }
 
-void Crossover(CudaBackend& backend, const ModelConfig& c, const LayerWeights& l) {
-  std::vector<DeviceBuffer> keep;
-  const Activations x = MakeActivations(backend, keep, 128, c.d_ffn);
-  const Activations out = MakeActivations(backend, keep, 128, c.d_ffn);
-  cudaMemset(x.data, 0, 128 * c.d_ffn * sizeof(float));
-  auto lt = Require(cuda::LtMatmul::Create(cuda::GemmType::kF16), "LtMatmul");
-  const cudaStream_t stream = backend.stream();
-  std::printf("%6s %14s %14s   (FFN gate+up+down of layer 0)\n", "rows", "mat-vec ms", "cuBLASLt ms");
-  for (int rows : {8, 16, 32, 48, 64, 80, 96, 128}) {
-    const Activations xi = x.FirstRows(rows), o = out.FirstRows(rows);
-    const Activations in_d{xi.data, rows, c.d_model, c.d_ffn}, out_f{o.data, rows, c.d_ffn, c.d_ffn};
-    const Activations out_d{o.data, rows, c.d_model, c.d_ffn}, in_f{xi.data, rows, c.d_ffn, c.d_ffn};
-    const double matvec = TimeMs(stream, [&] {
-      cuda::LaunchMatMul(stream, l.ffn_gate, in_d, out_f);
-      cuda::LaunchMatMul(stream, l.ffn_up, in_d, out_f);
-      cuda::LaunchMatMul(stream, l.ffn_down, in_f, out_d);
-    });
-    const double gemm = TimeMs(stream, [&] {
-      Require(lt->MatMul(stream, l.ffn_gate, in_d, out_f), "gemm");
-      Require(lt->MatMul(stream, l.ffn_up, in_d, out_f), "gemm");
-      Require(lt->MatMul(stream, l.ffn_down, in_f, out_d), "gemm");
-    });
-    std::printf("%6d %14.3f %14.3f   %s\n", rows, matvec, gemm, gemm < matvec ? "cuBLASLt" : "mat-vec");
+// The FFN of layer 0 at each row count through the mat-vec path (int8 activations, the
+// SwiGLU kernel) and through dequantize + cuBLASLt, each on a backend that takes only
+// that path, as Forward calls them.
+void Crossover(const Model& model, const ModelConfig& c) {
+  CudaBackendOptions matvec_options, gemm_options;
+  matvec_options.gemm_min_tokens = 0;  // never cuBLASLt
+  gemm_options.gemm_min_tokens = 1;    // always
+  auto matvec = Require(CudaBackend::Create(matvec_options), "CudaBackend");
+  auto gemm = Require(CudaBackend::Create(gemm_options), "CudaBackend");
+  const ModelWeights wm = Require(UploadWeights(c, model.gguf(), *matvec), "weights");
+  const ModelWeights wg = Require(UploadWeights(c, model.gguf(), *gemm), "weights");
+  std::printf("%6s %14s %14s   (FFN of layer 0)\n", "rows", "mat-vec ms", "cuBLASLt ms");
+  for (int rows : {8, 16, 24, 32, 48, 64, 96, 128}) {
+    double ms[2];
+    for (int i = 0; i < 2; ++i) {
+      CudaBackend& b = i == 0 ? *matvec : *gemm;
+      const LayerWeights& l = (i == 0 ? wm : wg).layers[0];
+      std::vector<DeviceBuffer> keep;
+      std::mt19937 rng(rows);
+      std::normal_distribution<float> normal;
+      std::vector<float> values(rows * c.d_ffn);
+      for (float& v : values) v = normal(rng);
+      const Activations x = MakeActivations(b, keep, rows, c.d_model, &values);
+      const Activations gate = MakeActivations(b, keep, rows, c.d_ffn, &values);
+      const Activations up = MakeActivations(b, keep, rows, c.d_ffn, &values);
+      const Activations acc = MakeActivations(b, keep, rows, c.d_model, &values);
+      const Activations scratch = MakeActivations(b, keep, rows, c.d_model, &values);
+      ms[i] = TimeMs(b.stream(), [&] {
+        b.SwiGlu(l.ffn_gate, l.ffn_up, x, gate, up);
+        b.MatMulAdd(l.ffn_down, gate, scratch, acc);
+      });
+      Require(b.Synchronize(), "FFN");
+    }
+    std::printf("%6d %14.3f %14.3f   %s\n", rows, ms[0], ms[1], ms[1] < ms[0] ? "cuBLASLt" : "mat-vec");
   }
   std::printf("crossover now: %lld rows (cuda::kCublasMinTokens)\n",
               static_cast<long long>(cuda::kCublasMinTokens));
@@ -114,7 +126,7 @@ int main(int argc, char** argv) {
     const double s = gpu_test::Prefill(forward, cache, c, 1000, chunk, pages);
     std::printf("TTFT of a 1000-token prompt in chunks of %4d: %.2f ms (forward only)\n", chunk, s * 1e3);
   }
-  gpu_test::Crossover(*backend, c, w.layers[0]);
+  gpu_test::Crossover(*model, c);
   std::printf("cuBLASLt plans cached: %zu\n", backend->cached_gemm_plans());
   return 0;
 }

@@ -205,6 +205,43 @@ void CudaBackend::MatMulMany(std::span<const MatMulTarget> targets, const Activa
   }
 }
 
+bool CudaBackend::FusesInt8(const Weight& w, const Activations& x) const {
+  return options_.quantized_activations && cuda::HasInt8MatVec(w.type) && x.cols == w.cols &&
+         x.rows > 0 && x.rows <= kMatVecChunkRows && Aligned16(x) &&
+         !(lt_ && x.rows >= options_.gemm_min_tokens);
+}
+
+std::optional<cuda::QuantizedActivations> CudaBackend::QuantizeRows(const Activations& x,
+                                                                    GgmlType act_type) {
+  if (quantized_scratch_.bytes < cuda::QuantizedActivationBytes(x.rows, x.cols)) {
+    Fail(absl::FailedPreconditionError("MatMul with a weight this backend did not upload"));
+    return std::nullopt;
+  }
+  const cuda::QuantizedActivations a =
+      cuda::QuantizedActivationsAt(quantized_scratch_.data(), act_type, x.rows, x.cols);
+  Check(cuda::LaunchQuantizeActivations(stream_.get(), x, a), "activation quantize kernel");
+  return a;
+}
+
+void CudaBackend::MatMulAdd(const Weight& w, const Activations& x, const Activations& scratch,
+                            const Activations& acc) {
+  if (!FusesInt8(w, x)) return Backend::MatMulAdd(w, x, scratch, acc);
+  if (const auto a = QuantizeRows(x, cuda::ActivationTypeOf(w.type))) {
+    Check(cuda::LaunchMatMulQ8(stream_.get(), w, *a, acc, /*accumulate=*/true),
+          "int8 matmul kernel");
+  }
+}
+
+void CudaBackend::SwiGlu(const Weight& w_gate, const Weight& w_up, const Activations& x,
+                         const Activations& gate, const Activations& up) {
+  if (!FusesInt8(w_gate, x) || w_up.type != w_gate.type || w_up.rows != w_gate.rows) {
+    return Backend::SwiGlu(w_gate, w_up, x, gate, up);
+  }
+  if (const auto a = QuantizeRows(x, cuda::ActivationTypeOf(w_gate.type))) {
+    Check(cuda::LaunchSwiGluQ8(stream_.get(), w_gate, w_up, *a, gate), "SwiGLU int8 kernel");
+  }
+}
+
 void CudaBackend::Rope(const Activations& x, const RopeParams& rope,
                        std::span<const Pos> positions) {
   if (const int32_t* d = Stage(positions)) RopeDevice(x, rope, d);

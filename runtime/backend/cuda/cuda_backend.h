@@ -5,6 +5,7 @@
 #include <cuda_runtime_api.h>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "runtime/backend/backend.h"
@@ -65,6 +66,10 @@ class CudaBackend final : public Backend {
                const Activations& out) override;
   void MatMul(const Weight& w, const Activations& x, const Activations& out) override;
   void MatMulMany(std::span<const MatMulTarget> targets, const Activations& x) override;
+  void MatMulAdd(const Weight& w, const Activations& x, const Activations& scratch,
+                 const Activations& acc) override;
+  void SwiGlu(const Weight& w_gate, const Weight& w_up, const Activations& x,
+              const Activations& gate, const Activations& up) override;
   void Rope(const Activations& x, const RopeParams& rope,
             std::span<const Pos> positions) override;
   void SiluMul(const Activations& gate, const Activations& up,
@@ -119,6 +124,10 @@ class CudaBackend final : public Backend {
   template <class T>
   const T* Stage(std::span<const T> values);
   float* AttentionScratch(uint64_t floats);
+  // True when w · x takes the int8 mat-vec in one pass (fused epilogues need that).
+  bool FusesInt8(const Weight& w, const Activations& x) const;
+  // x's rows quantized into the scratch (nullopt after recording an error).
+  std::optional<cuda::QuantizedActivations> QuantizeRows(const Activations& x, GgmlType act_type);
 
   CudaBackendOptions options_;
   cuda::CudaDeviceInfo device_;

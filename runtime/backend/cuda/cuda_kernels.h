@@ -48,9 +48,13 @@ bool HasInt8MatVec(GgmlType type);
 // x's rows quantized into `a` (a.rows x a.cols of a.type; x's rows 16-byte aligned).
 cudaError_t LaunchQuantizeActivations(cudaStream_t stream, const Activations& x,
                                       const QuantizedActivations& a);
-// out = a · wᵀ for a's rows (a.type is ActivationTypeOf(w.type)).
+// out = a · wᵀ for a's rows (a.type is ActivationTypeOf(w.type)); with `accumulate`,
+// out += a · wᵀ.
 cudaError_t LaunchMatMulQ8(cudaStream_t stream, const Weight& w, const QuantizedActivations& a,
-                           const Activations& out);
+                           const Activations& out, bool accumulate = false);
+// out = silu(a · gateᵀ) * (a · upᵀ); gate and up of one type and shape.
+cudaError_t LaunchSwiGluQ8(cudaStream_t stream, const Weight& gate, const Weight& up,
+                           const QuantizedActivations& a, const Activations& out);
 cudaError_t LaunchRope(cudaStream_t stream, const Activations& x, const RopeParams& rope,
                        const int32_t* positions);
 cudaError_t LaunchSiluMul(cudaStream_t stream, const Activations& gate, const Activations& up,

@@ -175,14 +175,10 @@ void DecodeGraph::Enqueue(int bucket) {
     b.StoreKvDevice(cache_, il, k, v, device_step);
     b.AttentionDevice(cache_, il, m.n_heads, q, device_step, options_.attention_splits,
                       partials_, attn);
-    b.MatMul(l.attn_output, attn, proj);
-    b.Add(x, proj);
+    b.MatMulAdd(l.attn_output, attn, proj, x);
     b.RmsNorm(x, l.ffn_norm, m.rms_norm_eps, norm);
-    const MatMulTarget gate_up[] = {{&l.ffn_gate, gate}, {&l.ffn_up, up}};
-    b.MatMulMany(gate_up, norm);
-    b.SiluMul(gate, up, gate);
-    b.MatMul(l.ffn_down, gate, proj);
-    b.Add(x, proj);
+    b.SwiGlu(l.ffn_gate, l.ffn_up, norm, gate, up);
+    b.MatMulAdd(l.ffn_down, gate, proj, x);
   }
   b.RmsNorm(x, m.output_norm, m.rms_norm_eps, norm);
   b.MatMul(m.output, norm, logits);
@@ -199,6 +195,11 @@ absl::Status DecodeGraph::Replay(int bucket) {
   const cudaStream_t stream = backend_.stream();
   cuda::GraphExec& exec = graphs_[bucket];
   if (!exec) {
+    // One uncaptured run first: ops that size scratch or plans on first use (cuBLASLt for
+    // buckets at its crossover) do so now, since a capture may not synchronize. It
+    // computes what the replay below computes again (same inputs, same KV writes).
+    Enqueue(bucket);
+    RETURN_IF_ERROR(backend_.Synchronize());
     RETURN_IF_ERROR(cuda::CudaStatus(
         cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture"));
     Enqueue(bucket);

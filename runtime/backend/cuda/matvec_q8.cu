@@ -78,49 +78,100 @@ __global__ void QuantizeQ8KKernel(const float* __restrict__ x, int64_t x_stride,
   if (lane == 0) a.d[row * (a.cols / 32) + blk] = iscale != 0.0f ? 1.0f / iscale : 0.0f;
 }
 
-// One weight row per `warps_per_row` warps (rows of few blocks take one warp, long rows
-// up to four), kCols activation columns from col0 = blockIdx.y * kCols (columns past the
-// last repeat it and are not stored).
+// This thread's share (units part, part + parts, ... counted in lanes) of row `wrow`
+// (`blocks` blocks) dotted with kCols activation columns, added to acc.
 template <class T, int kCols>
-__global__ void __launch_bounds__(kThreads)
-    MatVecQ8Kernel(const uint8_t* __restrict__ w, uint64_t row_bytes, int rows, int blocks,
-                   int warps_per_row, QuantizedActivations a, float* __restrict__ out,
-                   int64_t out_stride) {
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int rows_per_block = kWarps / warps_per_row;
-  const int row = blockIdx.x * rows_per_block + warp / warps_per_row;
-  const int part = warp % warps_per_row;
-  const int col0 = blockIdx.y * kCols;
+__device__ __forceinline__ void RowShare(const uint8_t* __restrict__ wrow, int blocks, int first,
+                                         int stride, const ActColumn (&cols)[kCols],
+                                         float (&acc)[kCols]) {
+  const int units = blocks * T::kUnits;
+#pragma unroll 2
+  for (int u = first; u < units; u += stride) {
+    const int b = u / T::kUnits;
+    const typename T::Unit t = T::Load(wrow + static_cast<int64_t>(b) * T::kBytes, u % T::kUnits);
+#pragma unroll
+    for (int c = 0; c < kCols; ++c) acc[c] += T::Dot(t, cols[c], b);
+  }
+}
+
+template <int kCols>
+__device__ __forceinline__ void ColumnsFrom(const QuantizedActivations& a, int col0,
+                                            ActColumn (&cols)[kCols]) {
   const int n_cols = static_cast<int>(a.rows);
-  ActColumn cols[kCols];
 #pragma unroll
   for (int c = 0; c < kCols; ++c) cols[c] = ColumnOf(a, min(col0 + c, n_cols - 1));
-  float acc[kCols];
-#pragma unroll
-  for (int c = 0; c < kCols; ++c) acc[c] = 0.0f;
-  if (row < rows) {
-    const uint8_t* wrow = w + static_cast<uint64_t>(row) * row_bytes;
-    const int units = blocks * T::kUnits, stride = 32 * warps_per_row;
-#pragma unroll 2
-    for (int u = part * 32 + lane; u < units; u += stride) {
-      const int b = u / T::kUnits;
-      const typename T::Unit t = T::Load(wrow + static_cast<int64_t>(b) * T::kBytes, u % T::kUnits);
-#pragma unroll
-      for (int c = 0; c < kCols; ++c) acc[c] += T::Dot(t, cols[c], b);
-    }
-  }
-  __shared__ float partial[kWarps][kCols];
+}
+
+// Each warp's sums of acc into partial[warp][c].
+template <int kCols>
+__device__ __forceinline__ void WarpSums(const float (&acc)[kCols], float (*partial)[kCols]) {
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
 #pragma unroll
   for (int c = 0; c < kCols; ++c) {
     float s = acc[c];
     for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
     if (lane == 0) partial[warp][c] = s;
   }
+}
+
+// One weight row per `warps_per_row` warps (rows of few blocks take one warp, long rows
+// up to four), kCols activation columns from col0 = blockIdx.y * kCols (columns past the
+// last repeat it and are not stored). `accumulate`: out += the product (a residual add).
+template <class T, int kCols>
+__global__ void __launch_bounds__(kThreads)
+    MatVecQ8Kernel(const uint8_t* __restrict__ w, uint64_t row_bytes, int rows, int blocks,
+                   int warps_per_row, QuantizedActivations a, float* __restrict__ out,
+                   int64_t out_stride, bool accumulate) {
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int rows_per_block = kWarps / warps_per_row;
+  const int row = blockIdx.x * rows_per_block + warp / warps_per_row;
+  const int part = warp % warps_per_row;
+  const int col0 = blockIdx.y * kCols;
+  ActColumn cols[kCols];
+  ColumnsFrom(a, col0, cols);
+  float acc[kCols];
+#pragma unroll
+  for (int c = 0; c < kCols; ++c) acc[c] = 0.0f;
+  if (row < rows) {
+    RowShare<T>(w + static_cast<uint64_t>(row) * row_bytes, blocks, part * 32 + lane,
+                32 * warps_per_row, cols, acc);
+  }
+  __shared__ float partial[kWarps][kCols];
+  WarpSums(acc, partial);
   __syncthreads();
-  if (row >= rows || part != 0 || lane >= kCols || col0 + lane >= n_cols) return;
+  if (row >= rows || part != 0 || lane >= kCols || col0 + lane >= a.rows) return;
   float s = 0.0f;
   for (int p = 0; p < warps_per_row; ++p) s += partial[warp + p][lane];
-  out[static_cast<int64_t>(col0 + lane) * out_stride + row] = s;
+  float* o = out + static_cast<int64_t>(col0 + lane) * out_stride + row;
+  *o = accumulate ? *o + s : s;
+}
+
+// SwiGLU of row blockIdx.x: warps 0-1 dot the gate row, warps 2-3 the up row, and
+// out = silu(gate) * up (the SiluMul kernel's formula).
+template <class T, int kCols>
+__global__ void __launch_bounds__(kThreads)
+    SwiGluQ8Kernel(const uint8_t* __restrict__ gate, const uint8_t* __restrict__ up,
+                   uint64_t row_bytes, int blocks, QuantizedActivations a,
+                   float* __restrict__ out, int64_t out_stride) {
+  static_assert(kWarps == 4);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int row = blockIdx.x;
+  const int col0 = blockIdx.y * kCols;
+  ActColumn cols[kCols];
+  ColumnsFrom(a, col0, cols);
+  float acc[kCols];
+#pragma unroll
+  for (int c = 0; c < kCols; ++c) acc[c] = 0.0f;
+  const uint8_t* w = warp < 2 ? gate : up;
+  RowShare<T>(w + static_cast<uint64_t>(row) * row_bytes, blocks, (warp & 1) * 32 + lane, 64,
+              cols, acc);
+  __shared__ float partial[kWarps][kCols];
+  WarpSums(acc, partial);
+  __syncthreads();
+  if (warp != 0 || lane >= kCols || col0 + lane >= a.rows) return;
+  const float g = partial[0][lane] + partial[1][lane];
+  const float u = partial[2][lane] + partial[3][lane];
+  out[static_cast<int64_t>(col0 + lane) * out_stride + row] = g / (1.0f + expf(-g)) * u;
 }
 
 // Warps per row: enough that each lane has about two units or more, at most four.
@@ -148,7 +199,7 @@ cudaError_t LaunchQuantizeActivations(cudaStream_t stream, const Activations& x,
 }
 
 cudaError_t LaunchMatMulQ8(cudaStream_t stream, const Weight& w, const QuantizedActivations& a,
-                           const Activations& out) {
+                           const Activations& out, bool accumulate) {
   const int n = static_cast<int>(a.rows);
   return WithBlockDot(
       w.type,
@@ -164,16 +215,51 @@ cudaError_t LaunchMatMulQ8(cudaStream_t stream, const Weight& w, const Quantized
         // Column tiles of 1, 2, 4 or 8: a batch of up to 8 reads each weight once.
         if (n == 1) {
           MatVecQ8Kernel<T, 1><<<grid(1), kThreads, 0, stream>>>(base, w.row_bytes, rows, blocks,
-                                                                 wpr, a, out.data, out.stride);
+                                                                 wpr, a, out.data, out.stride,
+                                                                 accumulate);
         } else if (n == 2) {
           MatVecQ8Kernel<T, 2><<<grid(2), kThreads, 0, stream>>>(base, w.row_bytes, rows, blocks,
-                                                                 wpr, a, out.data, out.stride);
+                                                                 wpr, a, out.data, out.stride,
+                                                                 accumulate);
         } else if (n <= 4) {
           MatVecQ8Kernel<T, 4><<<grid(4), kThreads, 0, stream>>>(base, w.row_bytes, rows, blocks,
-                                                                 wpr, a, out.data, out.stride);
+                                                                 wpr, a, out.data, out.stride,
+                                                                 accumulate);
         } else {
           MatVecQ8Kernel<T, 8><<<grid(8), kThreads, 0, stream>>>(base, w.row_bytes, rows, blocks,
-                                                                 wpr, a, out.data, out.stride);
+                                                                 wpr, a, out.data, out.stride,
+                                                                 accumulate);
+        }
+        return cudaGetLastError();
+      },
+      cudaErrorInvalidValue);
+}
+
+cudaError_t LaunchSwiGluQ8(cudaStream_t stream, const Weight& gate, const Weight& up,
+                           const QuantizedActivations& a, const Activations& out) {
+  if (gate.type != up.type || gate.rows != up.rows || gate.cols != up.cols) {
+    return cudaErrorInvalidValue;
+  }
+  const int n = static_cast<int>(a.rows);
+  return WithBlockDot(
+      gate.type,
+      [&]<class T>() {
+        const auto* g = static_cast<const uint8_t*>(gate.data);
+        const auto* u = static_cast<const uint8_t*>(up.data);
+        const int blocks = static_cast<int>(gate.cols / T::kElements);
+        const auto grid = [&](int cols) { return dim3(gate.rows, (n + cols - 1) / cols); };
+        if (n == 1) {
+          SwiGluQ8Kernel<T, 1><<<grid(1), kThreads, 0, stream>>>(g, u, gate.row_bytes, blocks, a,
+                                                                 out.data, out.stride);
+        } else if (n == 2) {
+          SwiGluQ8Kernel<T, 2><<<grid(2), kThreads, 0, stream>>>(g, u, gate.row_bytes, blocks, a,
+                                                                 out.data, out.stride);
+        } else if (n <= 4) {
+          SwiGluQ8Kernel<T, 4><<<grid(4), kThreads, 0, stream>>>(g, u, gate.row_bytes, blocks, a,
+                                                                 out.data, out.stride);
+        } else {
+          SwiGluQ8Kernel<T, 8><<<grid(8), kThreads, 0, stream>>>(g, u, gate.row_bytes, blocks, a,
+                                                                 out.data, out.stride);
         }
         return cudaGetLastError();
       },
