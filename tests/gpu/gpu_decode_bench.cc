@@ -7,8 +7,10 @@
 
 #include <chrono>
 #include <numeric>
+#include <utility>
 
 #include "runtime/backend/cuda/cuda_backend.h"
+#include "runtime/backend/cuda/cuda_kernels.h"
 #include "runtime/backend/cuda/decode_graph.h"
 #include "runtime/model/model.h"
 #include "tests/gpu/gpu_test_support.h"
@@ -48,6 +50,54 @@ double CopyBandwidth(cudaStream_t stream) {
   return 2.0 * bytes * kReps / (ms / 1e3);
 }
 
+// One token's mat-vec of each weight of layer 0 and of the output projection, alone, as
+// read bandwidth of the weight bytes: the backend's MatMul (activation quantization +
+// int8 kernel), then the int8 kernel by itself with 1, 2 and 4 warps per row; each
+// repeated 200 times between two events.
+void MatVecBandwidth(CudaBackend& backend, const DecodeModel& m) {
+  std::vector<DeviceBuffer> keep;
+  const int64_t widest = std::max<int64_t>(m.d_ffn, m.n_heads * m.head_dim);
+  const Activations x = MakeActivations(backend, keep, 1, widest);
+  const Activations out = MakeActivations(backend, keep, 1, m.vocab_size);
+  cudaMemset(x.data, 0, widest * sizeof(float));
+  auto quantized = Require(cuda::AllocateDevice(cuda::QuantizedActivationBytes(1, widest)), "scratch");
+  auto start = Require(cuda::CreateEvent(), "event"), stop = Require(cuda::CreateEvent(), "event");
+  const auto time_us = [&](auto&& f) {
+    f();
+    constexpr int kReps = 200;
+    cudaEventRecord(start.get(), backend.stream());
+    for (int i = 0; i < kReps; ++i) f();
+    cudaEventRecord(stop.get(), backend.stream());
+    cudaEventSynchronize(stop.get());
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start.get(), stop.get());
+    return ms * 1e3 / kReps;
+  };
+  const DecodeLayer& l = m.layers[0];
+  std::printf("one token's mat-vec, GB/s of weight bytes: MatMul, then the int8 kernel alone "
+              "with 1/2/4 warps per row\n%-12s %8s %8s %8s %8s %8s %8s\n", "weight", "MB",
+              "us", "MatMul", "1", "2", "4");
+  const std::pair<const char*, const Weight*> weights[] = {
+      {"attn_q", &l.attn_q},     {"attn_k", &l.attn_k},   {"attn_v", &l.attn_v},
+      {"attn_output", &l.attn_output}, {"ffn_gate", &l.ffn_gate}, {"ffn_down", &l.ffn_down},
+      {"output", &m.output}};
+  for (const auto& [name, w] : weights) {
+    const Activations xi{x.data, 1, w->cols, w->cols}, oi{out.data, 1, w->rows, w->rows};
+    const double bytes = static_cast<double>(Bytes(*w));
+    const double us = time_us([&] { backend.MatMul(*w, xi, oi); });
+    std::printf("%-12s %8.2f %8.2f %8.0f", name, bytes / 1e6, us, bytes / us / 1e3);
+    const cuda::QuantizedActivations a = cuda::QuantizedActivationsAt(
+        quantized.data(), cuda::ActivationTypeOf(w->type), 1, w->cols);
+    cuda::LaunchQuantizeActivations(backend.stream(), xi, a);
+    for (int wpr : {1, 2, 4}) {
+      const double k = time_us([&] { cuda::LaunchMatMulQ8(backend.stream(), *w, a, oi, false, wpr); });
+      std::printf(" %8.0f", bytes / k / 1e3);
+    }
+    std::printf("\n");
+  }
+  Require(backend.Synchronize(), "mat-vec bandwidth");
+}
+
 }  // namespace
 }  // namespace smollm::gpu_test
 
@@ -79,6 +129,7 @@ int main(int argc, char** argv) {
     if (bandwidth == 0) {
       bandwidth = gpu_test::CopyBandwidth(backend->stream());
       std::printf("device: %s, copy bandwidth %.0f GB/s\n", backend->device().name.c_str(), bandwidth / 1e9);
+      gpu_test::MatVecBandwidth(*backend, dm);
     }
     std::printf("matmuls of %lld+ rows through cuBLASLt\n", static_cast<long long>(gemm_from));
     std::printf("%6s %12s %14s %16s %10s\n", "batch", "tokens/s", "ms/step", "GB read/step", "roofline");

@@ -33,10 +33,11 @@ struct CudaBackendOptions {
   bool quantized_activations = true;
 };
 
-// Weights: copied to the device as stored (no repacking): the lane split of
-// block_decode.h already reads Q4_K quants as one 128-byte line per warp.
+// Weights: copied to the device as stored (no repacking): a Q4_K mat-vec unit is one
+// 16-byte load (block_dot.h), the f32 kernel's lane split one 128-byte line per warp.
 // Mixed steps (prefill chunks and decode tokens of many sequences in one forward): a
-// matmul picks its kernel by the step's row count (mat-vec below gemm_min_tokens,
+// matmul picks its kernel by the step's row count (below gemm_min_tokens the mat-vec on
+// int8 activations, or in f32 for F32/F16 weights and with quantized_activations off;
 // dequantize + cuBLASLt from there); attention picks per sequence (attention_plan.h):
 // one-row sequences take the split-K decode kernel, longer chunks the flash-style
 // prefill kernel. The step's host data (tokens, positions, page tables, the plan) is

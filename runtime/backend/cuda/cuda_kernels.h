@@ -39,7 +39,7 @@ cudaError_t LaunchEmbed(cudaStream_t stream, const Weight& table, const int32_t*
                         int n_tokens, const Activations& out);
 cudaError_t LaunchRmsNorm(cudaStream_t stream, const Activations& x, const float* gain, float eps,
                           const Activations& out);
-// out = x · wᵀ for x's rows; x's rows and out's rows must be 16-byte aligned.
+// out = x · wᵀ for x's rows in f32; x's rows and out's rows must be 16-byte aligned.
 cudaError_t LaunchMatMul(cudaStream_t stream, const Weight& w, const Activations& x,
                          const Activations& out);
 // The int8 path of quantized weights (activation_quant.h): true for the types with one
@@ -49,9 +49,10 @@ bool HasInt8MatVec(GgmlType type);
 cudaError_t LaunchQuantizeActivations(cudaStream_t stream, const Activations& x,
                                       const QuantizedActivations& a);
 // out = a · wᵀ for a's rows (a.type is ActivationTypeOf(w.type)); with `accumulate`,
-// out += a · wᵀ.
+// out += a · wᵀ. Each row takes `warps_per_row` warps (1, 2 or 4; 0: by row length).
 cudaError_t LaunchMatMulQ8(cudaStream_t stream, const Weight& w, const QuantizedActivations& a,
-                           const Activations& out, bool accumulate = false);
+                           const Activations& out, bool accumulate = false,
+                           int warps_per_row = 0);
 // out = silu(a · gateᵀ) * (a · upᵀ); gate and up of one type and shape.
 cudaError_t LaunchSwiGluQ8(cudaStream_t stream, const Weight& gate, const Weight& up,
                            const QuantizedActivations& a, const Activations& out);

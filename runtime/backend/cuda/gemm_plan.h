@@ -12,13 +12,14 @@
 
 namespace smollm::runtime::cuda {
 
-// Token rows from which a quantized matmul goes through dequantize + cuBLASLt. Below it
-// the mat-vec kernel reads the block weights (~0.56 bytes per Q4_K weight) once per tile
-// of 8 tokens; the GEMM path reads them once, writes and reads them back as 16-bit
-// (~4.6 bytes per weight) and then runs on tensor cores. Equal traffic at ~64 tokens:
-// 65 keeps every decode bucket (<= 64 sequences) on the mat-vec kernel, so a decode
-// token's numerics never depend on its batch. An estimate: tests/gpu/gpu_bench measures
-// both sides of it (the "crossover" rows of its table) and this is to be set from that.
+// Token rows from which a quantized matmul goes through dequantize + cuBLASLt; below it
+// the int8 mat-vec kernel reads the block weights once per tile of 8 tokens. Measured on
+// an H200 (tests/gpu/gpu_prefill_bench, SmolLM3-3B FFN of one layer, ms at 8/16/32/48/64
+// rows): mat-vec 0.100/0.176/0.327/0.477/0.627, cuBLASLt 0.442/0.443/0.446/0.450/0.455;
+// a whole decode step (gpu_decode_bench) at 32 sequences 16.8 ms mat-vec against 20.9
+// with cuBLASLt, at 64 sequences 31.3 against 22.0. 65 keeps every decode bucket
+// (<= 64 sequences) on the mat-vec kernel, so a decode token's numerics never depend on
+// its batch (the engine's batched == solo check), at the price of that last 30%.
 inline constexpr int64_t kCublasMinTokens = 65;
 
 // Largest dequantized tile of a weight (16-bit elements): bounds the scratch (64 MiB)

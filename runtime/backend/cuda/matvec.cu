@@ -1,5 +1,7 @@
-// Quantized matrix-vector products (1..n columns) and embedding lookups straight from
-// GGUF blocks: one warp per weight row, f32 FMA against f32 activations.
+// Matrix-vector products (1..n columns) in f32 and embedding lookups straight from GGUF
+// blocks: one warp per weight row, f32 FMA against f32 activations. The mat-vec serves
+// F32/F16 weights and the exact mode (CudaBackendOptions::quantized_activations off);
+// quantized weights otherwise take the int8 path of matvec_q8.cu.
 #include <cstdint>
 
 #include "runtime/backend/cuda/cuda_kernels.h"
