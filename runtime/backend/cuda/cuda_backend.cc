@@ -186,21 +186,14 @@ void CudaBackend::MatMulMany(std::span<const MatMulTarget> targets, const Activa
   // time (the scratch UploadWeight sized).
   for (int64_t r0 = 0; r0 < x.rows && !int8.empty(); r0 += kMatVecChunkRows) {
     const int64_t n = std::min(kMatVecChunkRows, x.rows - r0);
-    if (quantized_scratch_.bytes < cuda::QuantizedActivationBytes(n, x.cols)) {
-      return Fail(absl::FailedPreconditionError("MatMul with a weight this backend did not upload"));
-    }
     const Activations xs{x.data + r0 * x.stride, n, x.cols, x.stride};
-    GgmlType quantized_as = GgmlType::kF32;  // none yet
-    cuda::QuantizedActivations a;
+    std::optional<cuda::QuantizedActivations> a;  // the scratch's current contents
     for (const MatMulTarget* t : int8) {
       const GgmlType act_type = cuda::ActivationTypeOf(t->w->type);
-      if (act_type != quantized_as) {
-        a = cuda::QuantizedActivationsAt(quantized_scratch_.data(), act_type, n, x.cols);
-        Check(cuda::LaunchQuantizeActivations(stream_.get(), xs, a), "activation quantize kernel");
-        quantized_as = act_type;
-      }
+      if (!a || a->type != act_type) a = QuantizeRows(xs, act_type);
+      if (!a) return;
       const Activations os{t->out.data + r0 * t->out.stride, n, t->out.cols, t->out.stride};
-      Check(cuda::LaunchMatMulQ8(stream_.get(), *t->w, a, os), "int8 matmul kernel");
+      Check(cuda::LaunchMatMulQ8(stream_.get(), *t->w, *a, os), "int8 matmul kernel");
     }
   }
 }
