@@ -54,9 +54,12 @@ else
   fi
   echo "build: $((SECONDS - start)) s, Abseil from $carry only"
 fi
-# The server needs gRPC and protobuf, which neither the GPU host nor the carry directory
-# has: the standalone build leaves the service out (SMOLLM_WITH_SERVICE OFF).
-echo "SKIPPED the end-to-end server run: no gRPC on the GPU host (smollm-server is not built here)"
+# The server needs gRPC and protobuf, which the GPU host lacks: the standalone build
+# leaves the service out (SMOLLM_WITH_SERVICE OFF), and the end-to-end run takes the
+# smollm-server that tests/gpu/pack.sh carries when given SERVER_BUILD.
+server="$carry/server/smollm-server"
+[[ -x "$server" ]] || echo "SKIPPED the end-to-end server run: no $server" \
+  "(tests/gpu/pack.sh with SERVER_BUILD carries one)"
 
 # The toolkit's runtime too: binaries from a bundle were linked on another machine.
 export LD_LIBRARY_PATH="$carry/usr/lib/x86_64-linux-gnu:${CUDA_HOME:-/usr/local/cuda}/lib64\
@@ -85,5 +88,11 @@ timeout 300 "$build/gpu/gpu_prefill_test" tests/fixtures/decoder/smollm3_tiny_q4
 timeout 120 "$build/gpu/gpu_engine_test" "$models/small.gguf" || status=1
 timeout 180 "$build/gpu/gpu_prefill_bench" "$models/smollm3-3b.gguf" || status=1
 timeout 120 "$build/gpu/gpu_decode_bench" "$models/smollm3-3b.gguf" || status=1
+if [[ -x "$server" ]]; then
+  # The Python client's end-to-end suite against smollm-server on the GPU.
+  LD_LIBRARY_PATH="$carry/server/lib:$LD_LIBRARY_PATH" SMOLLM_PY_STUBS="$carry/server/python" \
+    timeout 300 python3 tests/e2e/python/e2e_test.py --server "$server" \
+      --model "$models/small.gguf" --repo "$root" --server_flag=--device=cuda || status=1
+fi
 echo "tests/gpu/run.sh: $( ((status)) && echo FAIL || echo PASS) in $((SECONDS - start)) s"
 exit $status

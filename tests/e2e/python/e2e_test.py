@@ -43,7 +43,7 @@ def setUpModule():
         ARGS.server, ARGS.model,
         ["--threads=2", "--kv_cache_mib=64", "--max_running=1", "--max_queued_requests=1",
          "--max_context=1024", "--token_buffer=8", "--api_keys_file=" + keys,
-         "--replica_name=e2e-python"])
+         "--replica_name=e2e-python"] + ARGS.server_flag)
 
 
 def tearDownModule():

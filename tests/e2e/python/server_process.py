@@ -11,13 +11,15 @@ import urllib.request
 
 
 def command_line():
-    """The e2e scripts' flags (--server, --model, --repo, --sanitized): (args, the rest,
-    for unittest)."""
+    """The e2e scripts' flags (--server, --model, --repo, --sanitized, --server_flag): (args,
+    the rest, for unittest)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--server", required=True)
     parser.add_argument("--model", required=True)
     parser.add_argument("--repo", required=True)
     parser.add_argument("--sanitized", action="store_true")
+    # Appended to the server's own flags, e.g. --server_flag=--device=cuda on a GPU host.
+    parser.add_argument("--server_flag", action="append", default=[])
     return parser.parse_known_args()
 
 
