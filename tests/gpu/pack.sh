@@ -8,7 +8,8 @@
 # smollm-server, the shared libraries it needs beyond those above, glibc and the CUDA
 # toolkit, and the Python client's stubs and pure-Python packages (grpcio-status, the
 # googleapis common protos), for run.sh's end-to-end server run; the GPU host has
-# Python with grpcio and protobuf but no gRPC C++ and no grpcio-tools.
+# Python with grpcio and protobuf but no gRPC C++ and no grpcio-tools. That carry is
+# about 113 MB: it travels compressed, as tests/gpu/bundle.sh packs it (26 MB).
 #   tests/gpu/pack.sh [CARRY]      env: SERVER_BUILD
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
