@@ -34,26 +34,35 @@ struct QuantizedActivations {
   int32_t* bsums = nullptr;
 };
 
-// Bytes of the arrays above for rows x cols (each array 256-byte aligned).
+// Byte offsets of the arrays above for rows x cols, each 256-byte aligned; `end` is their
+// total size.
+struct QuantizedActivationLayout {
+  uint64_t q = 0, d, s, bsums, end;
+  QuantizedActivationLayout(int64_t rows, int64_t cols) {
+    const auto round = [](uint64_t b) { return (b + 255) / 256 * 256; };
+    d = round(rows * cols);
+    s = d + round(rows * (cols / 32) * 4);
+    bsums = s + round(rows * (cols / 32) * 4);
+    end = bsums + round(rows * (cols / 16) * 4);
+  }
+};
+
 inline uint64_t QuantizedActivationBytes(int64_t rows, int64_t cols) {
-  const auto round = [](uint64_t b) { return (b + 255) / 256 * 256; };
-  return round(rows * cols) + 2 * round(rows * (cols / 32) * 4) + round(rows * (cols / 16) * 4);
+  return QuantizedActivationLayout(rows, cols).end;
 }
 
 // The view of `bytes` (QuantizedActivationBytes(rows, cols) of them) for rows x cols.
 inline QuantizedActivations QuantizedActivationsAt(void* bytes, GgmlType type, int64_t rows,
                                                    int64_t cols) {
-  const auto round = [](uint64_t b) { return (b + 255) / 256 * 256; };
+  const QuantizedActivationLayout layout(rows, cols);
   auto* p = static_cast<uint8_t*>(bytes);
-  QuantizedActivations a{type, rows, cols};
-  a.q = reinterpret_cast<int8_t*>(p);
-  p += round(rows * cols);
-  a.d = reinterpret_cast<float*>(p);
-  p += round(rows * (cols / 32) * 4);
-  a.s = reinterpret_cast<float*>(p);
-  p += round(rows * (cols / 32) * 4);
-  a.bsums = reinterpret_cast<int32_t*>(p);
-  return a;
+  return {type,
+          rows,
+          cols,
+          reinterpret_cast<int8_t*>(p + layout.q),
+          reinterpret_cast<float*>(p + layout.d),
+          reinterpret_cast<float*>(p + layout.s),
+          reinterpret_cast<int32_t*>(p + layout.bsums)};
 }
 
 // The activation format the int8 kernel of weight type `w` reads (as the CPU backend's
@@ -66,6 +75,10 @@ inline GgmlType ActivationTypeOf(GgmlType w) {
     default: return GgmlType::kF32;
   }
 }
+
+// True for the weight types with an int8 mat-vec (all that KernelSupports names but F32
+// and F16).
+inline bool HasInt8MatVec(GgmlType w) { return ActivationTypeOf(w) != GgmlType::kF32; }
 
 SMOLLM_HD float Fp16RangeClamp(float v) {  // as runtime/quant's ClampToFp16Range
   return fabsf(v) < 65520.0f ? v : copysignf(65504.0f, v);

@@ -170,16 +170,17 @@ void CudaBackend::MatMulMany(std::span<const MatMulTarget> targets, const Activa
   int8.clear();
   for (const MatMulTarget& t : targets) {
     const Weight& w = *t.w;
-    const Activations& out = t.out;
     if (x.cols != w.cols) return Fail(absl::InvalidArgumentError("MatMul: x.cols != w.cols"));
-    const bool out_aligned =
-        reinterpret_cast<uintptr_t>(out.data) % 16 == 0 && out.stride % 4 == 0;
-    if (lt_ && x.rows >= options_.gemm_min_tokens && out_aligned) {
-      if (absl::Status s = lt_->MatMul(stream_.get(), w, x, out); !s.ok()) Fail(std::move(s));
-    } else if (!options_.quantized_activations || !cuda::HasInt8MatVec(w.type)) {
-      Check(cuda::LaunchMatMul(stream_.get(), w, x, out), "matmul kernel");
-    } else {
-      int8.push_back(&t);
+    switch (PathOf(w, x, t.out)) {
+      case MatMulPath::kGemm:
+        if (absl::Status s = lt_->MatMul(stream_.get(), w, x, t.out); !s.ok()) Fail(std::move(s));
+        break;
+      case MatMulPath::kF32:
+        Check(cuda::LaunchMatMul(stream_.get(), w, x, t.out), "matmul kernel");
+        break;
+      case MatMulPath::kInt8:
+        int8.push_back(&t);
+        break;
     }
   }
   // Activations quantized as the CPU backend quantizes them, kMatVecChunkRows rows at a
@@ -198,10 +199,18 @@ void CudaBackend::MatMulMany(std::span<const MatMulTarget> targets, const Activa
   }
 }
 
-bool CudaBackend::FusesInt8(const Weight& w, const Activations& x) const {
-  return options_.quantized_activations && cuda::HasInt8MatVec(w.type) && x.cols == w.cols &&
-         x.rows > 0 && x.rows <= kMatVecChunkRows && Aligned16(x) &&
-         !(lt_ && x.rows >= options_.gemm_min_tokens);
+CudaBackend::MatMulPath CudaBackend::PathOf(const Weight& w, const Activations& x,
+                                            const Activations& out) const {
+  const bool out_aligned = reinterpret_cast<uintptr_t>(out.data) % 16 == 0 && out.stride % 4 == 0;
+  if (lt_ && x.rows >= options_.gemm_min_tokens && out_aligned) return MatMulPath::kGemm;
+  if (!options_.quantized_activations || !cuda::HasInt8MatVec(w.type)) return MatMulPath::kF32;
+  return MatMulPath::kInt8;
+}
+
+bool CudaBackend::FusesInt8(const Weight& w, const Activations& x,
+                            const Activations& out) const {
+  return x.cols == w.cols && x.rows > 0 && x.rows <= kMatVecChunkRows && Aligned16(x) &&
+         PathOf(w, x, out) == MatMulPath::kInt8;
 }
 
 std::optional<cuda::QuantizedActivations> CudaBackend::QuantizeRows(const Activations& x,
@@ -218,7 +227,7 @@ std::optional<cuda::QuantizedActivations> CudaBackend::QuantizeRows(const Activa
 
 void CudaBackend::MatMulAdd(const Weight& w, const Activations& x, const Activations& scratch,
                             const Activations& acc) {
-  if (!FusesInt8(w, x)) return Backend::MatMulAdd(w, x, scratch, acc);
+  if (!FusesInt8(w, x, acc)) return Backend::MatMulAdd(w, x, scratch, acc);
   if (const auto a = QuantizeRows(x, cuda::ActivationTypeOf(w.type))) {
     Check(cuda::LaunchMatMulQ8(stream_.get(), w, *a, acc, /*accumulate=*/true),
           "int8 matmul kernel");
@@ -227,7 +236,7 @@ void CudaBackend::MatMulAdd(const Weight& w, const Activations& x, const Activat
 
 void CudaBackend::SwiGlu(const Weight& w_gate, const Weight& w_up, const Activations& x,
                          const Activations& gate, const Activations& up) {
-  if (!FusesInt8(w_gate, x) || w_up.type != w_gate.type || w_up.rows != w_gate.rows) {
+  if (!FusesInt8(w_gate, x, gate) || w_up.type != w_gate.type || w_up.rows != w_gate.rows) {
     return Backend::SwiGlu(w_gate, w_up, x, gate, up);
   }
   if (const auto a = QuantizeRows(x, cuda::ActivationTypeOf(w_gate.type))) {

@@ -125,8 +125,13 @@ class CudaBackend final : public Backend {
   template <class T>
   const T* Stage(std::span<const T> values);
   float* AttentionScratch(uint64_t floats);
+  // Which kernel computes w · x into out: dequantize + cuBLASLt from gemm_min_tokens rows
+  // (out 16-byte aligned), else the int8 mat-vec, or the f32 one for F32/F16 weights and
+  // with quantized_activations off.
+  enum class MatMulPath { kGemm, kF32, kInt8 };
+  MatMulPath PathOf(const Weight& w, const Activations& x, const Activations& out) const;
   // True when w · x takes the int8 mat-vec in one pass (fused epilogues need that).
-  bool FusesInt8(const Weight& w, const Activations& x) const;
+  bool FusesInt8(const Weight& w, const Activations& x, const Activations& out) const;
   // x's rows quantized into the scratch (nullopt after recording an error).
   std::optional<cuda::QuantizedActivations> QuantizeRows(const Activations& x, GgmlType act_type);
 

@@ -42,9 +42,6 @@ cudaError_t LaunchRmsNorm(cudaStream_t stream, const Activations& x, const float
 // out = x · wᵀ for x's rows in f32; x's rows and out's rows must be 16-byte aligned.
 cudaError_t LaunchMatMul(cudaStream_t stream, const Weight& w, const Activations& x,
                          const Activations& out);
-// The int8 path of quantized weights (activation_quant.h): true for the types with one
-// (all that KernelSupports names but F32 and F16).
-bool HasInt8MatVec(GgmlType type);
 // x's rows quantized into `a` (a.rows x a.cols of a.type; x's rows 16-byte aligned).
 cudaError_t LaunchQuantizeActivations(cudaStream_t stream, const Activations& x,
                                       const QuantizedActivations& a);

@@ -72,7 +72,8 @@ __global__ void QuantizeQ8KKernel(const float* __restrict__ x, int64_t x_stride,
     sum += q;
     packed[i / 4] |= static_cast<uint32_t>(q & 0xff) << (8 * (i % 4));
   }
-  *reinterpret_cast<uint2*>(a.q + row * a.cols + 256 * blk + 8 * lane) = make_uint2(packed[0], packed[1]);
+  int8_t* q = a.q + row * a.cols + 256 * blk + 8 * lane;
+  *reinterpret_cast<uint2*>(q) = make_uint2(packed[0], packed[1]);
   sum += __shfl_xor_sync(0xffffffffu, sum, 1);  // the group of 16 is a pair of lanes
   if ((lane & 1) == 0) a.bsums[row * (a.cols / 16) + 16 * blk + lane / 2] = sum;
   if (lane == 0) a.d[row * (a.cols / 32) + blk] = iscale != 0.0f ? 1.0f / iscale : 0.0f;
@@ -94,17 +95,22 @@ __device__ __forceinline__ void RowShare(const uint8_t* __restrict__ wrow, int b
   }
 }
 
-template <int kCols>
-__device__ __forceinline__ void ColumnsFrom(const QuantizedActivations& a, int col0,
-                                            ActColumn (&cols)[kCols]) {
+// This thread's share of row `wrow` (nullptr: none) against kCols activation columns
+// from col0 (columns past the last repeat it), summed per warp into partial[warp][c].
+template <class T, int kCols>
+__device__ __forceinline__ void WarpPartials(const uint8_t* __restrict__ wrow, int blocks,
+                                             int first, int stride,
+                                             const QuantizedActivations& a, int col0,
+                                             float (*partial)[kCols]) {
   const int n_cols = static_cast<int>(a.rows);
+  ActColumn cols[kCols];
+  float acc[kCols];
 #pragma unroll
-  for (int c = 0; c < kCols; ++c) cols[c] = ColumnOf(a, min(col0 + c, n_cols - 1));
-}
-
-// Each warp's sums of acc into partial[warp][c].
-template <int kCols>
-__device__ __forceinline__ void WarpSums(const float (&acc)[kCols], float (*partial)[kCols]) {
+  for (int c = 0; c < kCols; ++c) {
+    cols[c] = ColumnOf(a, min(col0 + c, n_cols - 1));
+    acc[c] = 0.0f;
+  }
+  if (wrow != nullptr) RowShare<T>(wrow, blocks, first, stride, cols, acc);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
 #pragma unroll
   for (int c = 0; c < kCols; ++c) {
@@ -127,17 +133,9 @@ __global__ void __launch_bounds__(kThreads)
   const int row = blockIdx.x * rows_per_block + warp / warps_per_row;
   const int part = warp % warps_per_row;
   const int col0 = blockIdx.y * kCols;
-  ActColumn cols[kCols];
-  ColumnsFrom(a, col0, cols);
-  float acc[kCols];
-#pragma unroll
-  for (int c = 0; c < kCols; ++c) acc[c] = 0.0f;
-  if (row < rows) {
-    RowShare<T>(w + static_cast<uint64_t>(row) * row_bytes, blocks, part * 32 + lane,
-                32 * warps_per_row, cols, acc);
-  }
   __shared__ float partial[kWarps][kCols];
-  WarpSums(acc, partial);
+  WarpPartials<T, kCols>(row < rows ? w + static_cast<uint64_t>(row) * row_bytes : nullptr,
+                         blocks, part * 32 + lane, 32 * warps_per_row, a, col0, partial);
   __syncthreads();
   if (row >= rows || part != 0 || lane >= kCols || col0 + lane >= a.rows) return;
   float s = 0.0f;
@@ -157,21 +155,25 @@ __global__ void __launch_bounds__(kThreads)
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int row = blockIdx.x;
   const int col0 = blockIdx.y * kCols;
-  ActColumn cols[kCols];
-  ColumnsFrom(a, col0, cols);
-  float acc[kCols];
-#pragma unroll
-  for (int c = 0; c < kCols; ++c) acc[c] = 0.0f;
   const uint8_t* w = warp < 2 ? gate : up;
-  RowShare<T>(w + static_cast<uint64_t>(row) * row_bytes, blocks, (warp & 1) * 32 + lane, 64,
-              cols, acc);
   __shared__ float partial[kWarps][kCols];
-  WarpSums(acc, partial);
+  WarpPartials<T, kCols>(w + static_cast<uint64_t>(row) * row_bytes, blocks,
+                         (warp & 1) * 32 + lane, 64, a, col0, partial);
   __syncthreads();
   if (warp != 0 || lane >= kCols || col0 + lane >= a.rows) return;
   const float g = partial[0][lane] + partial[1][lane];
   const float u = partial[2][lane] + partial[3][lane];
   out[static_cast<int64_t>(col0 + lane) * out_stride + row] = g / (1.0f + expf(-g)) * u;
+}
+
+// Calls f.template operator()<kCols>() for the column tile of a batch of n: 1, 2, 4 or 8
+// (a batch of up to 8 reads each weight once).
+template <class F>
+void WithColumnTile(int n, F&& f) {
+  if (n == 1) return f.template operator()<1>();
+  if (n == 2) return f.template operator()<2>();
+  if (n <= 4) return f.template operator()<4>();
+  return f.template operator()<8>();
 }
 
 // Warps per row, as measured on an H200 (one token, SmolLM3-3B shapes, GB/s of weight
@@ -181,8 +183,6 @@ __global__ void __launch_bounds__(kThreads)
 int WarpsPerRow(int units) { return units >= 2 * 32 * 2 ? 2 : 1; }
 
 }  // namespace
-
-bool HasInt8MatVec(GgmlType type) { return ActivationTypeOf(type) != GgmlType::kF32; }
 
 cudaError_t LaunchQuantizeActivations(cudaStream_t stream, const Activations& x,
                                       const QuantizedActivations& a) {
@@ -211,24 +211,10 @@ cudaError_t LaunchMatMulQ8(cudaStream_t stream, const Weight& w, const Quantized
         const auto grid = [&](int cols) {
           return dim3((rows + rows_per_block - 1) / rows_per_block, (n + cols - 1) / cols);
         };
-        // Column tiles of 1, 2, 4 or 8: a batch of up to 8 reads each weight once.
-        if (n == 1) {
-          MatVecQ8Kernel<T, 1><<<grid(1), kThreads, 0, stream>>>(base, w.row_bytes, rows, blocks,
-                                                                 wpr, a, out.data, out.stride,
-                                                                 accumulate);
-        } else if (n == 2) {
-          MatVecQ8Kernel<T, 2><<<grid(2), kThreads, 0, stream>>>(base, w.row_bytes, rows, blocks,
-                                                                 wpr, a, out.data, out.stride,
-                                                                 accumulate);
-        } else if (n <= 4) {
-          MatVecQ8Kernel<T, 4><<<grid(4), kThreads, 0, stream>>>(base, w.row_bytes, rows, blocks,
-                                                                 wpr, a, out.data, out.stride,
-                                                                 accumulate);
-        } else {
-          MatVecQ8Kernel<T, 8><<<grid(8), kThreads, 0, stream>>>(base, w.row_bytes, rows, blocks,
-                                                                 wpr, a, out.data, out.stride,
-                                                                 accumulate);
-        }
+        WithColumnTile(n, [&]<int kCols>() {
+          MatVecQ8Kernel<T, kCols><<<grid(kCols), kThreads, 0, stream>>>(
+              base, w.row_bytes, rows, blocks, wpr, a, out.data, out.stride, accumulate);
+        });
         return cudaGetLastError();
       },
       cudaErrorInvalidValue);
@@ -247,19 +233,10 @@ cudaError_t LaunchSwiGluQ8(cudaStream_t stream, const Weight& gate, const Weight
         const auto* u = static_cast<const uint8_t*>(up.data);
         const int blocks = static_cast<int>(gate.cols / T::kElements);
         const auto grid = [&](int cols) { return dim3(gate.rows, (n + cols - 1) / cols); };
-        if (n == 1) {
-          SwiGluQ8Kernel<T, 1><<<grid(1), kThreads, 0, stream>>>(g, u, gate.row_bytes, blocks, a,
-                                                                 out.data, out.stride);
-        } else if (n == 2) {
-          SwiGluQ8Kernel<T, 2><<<grid(2), kThreads, 0, stream>>>(g, u, gate.row_bytes, blocks, a,
-                                                                 out.data, out.stride);
-        } else if (n <= 4) {
-          SwiGluQ8Kernel<T, 4><<<grid(4), kThreads, 0, stream>>>(g, u, gate.row_bytes, blocks, a,
-                                                                 out.data, out.stride);
-        } else {
-          SwiGluQ8Kernel<T, 8><<<grid(8), kThreads, 0, stream>>>(g, u, gate.row_bytes, blocks, a,
-                                                                 out.data, out.stride);
-        }
+        WithColumnTile(n, [&]<int kCols>() {
+          SwiGluQ8Kernel<T, kCols><<<grid(kCols), kThreads, 0, stream>>>(
+              g, u, gate.row_bytes, blocks, a, out.data, out.stride);
+        });
         return cudaGetLastError();
       },
       cudaErrorInvalidValue);
