@@ -5,9 +5,12 @@ tokens/s, peak RSS, and the decode roofline.
 
   tests/bench/cpu_vs_llama_cpp.py --build build --threads 1 2 --rounds 3 --json out.json
 
-Per model and thread count both sides run in their own child process, loaded once, with
-rounds alternating between them (ours first in even rounds, llama.cpp first in odd ones);
-a row gives the median over the rounds and ours/llama.cpp.
+Per model and thread count both sides run in their own child process, loaded once. Each
+round runs every test on both sides back to back (ours first in even rounds, llama.cpp
+first in odd ones), so that the two samples of a test in a round see the host in the same
+state; a row gives the median over the rounds of each side, their ratio, and the median of
+the rounds' own ratios (which holds up better where the host's memory bandwidth jumps
+between levels from one minute to the next).
   ours: build/tests/bench/cpu_bench, the engine's path (Model, CpuBackend with the
         server's defaults, paged f16 KV, Forward with the engine's step limits).
   llama.cpp: llama_decode through llama-cpp-python's C bindings, default context
@@ -21,12 +24,18 @@ llama.cpp's RSS is given net of its Python interpreter (measured in its child be
 model loads). RSS is the child's ru_maxrss.
 Roofline: decode reads every weight once per token: the bytes of every tensor but the
 token embedding (one row of it), plus all of it when the output projection is tied to it.
-membw_bench measures streaming read bandwidth at the same thread count in each round;
-roofline tok/s = best read bandwidth / bytes per token (KV reads left out: small at
-tg128's context). The bandwidth a host gives can change by half within minutes (other
-tenants of a shared memory bus), so each tg128 sample is also bracketed by two short
-membw_bench runs, and its "paired" fraction of the roofline uses their mean: the share
-of the memory bandwidth available at that moment that the decode reached.
+membw_bench measures streaming read bandwidth at the same thread count in each round, on
+2 MiB huge pages as our backend allocates its repacked weights (and, for reference, on
+4 KiB pages); roofline tok/s = best huge-page read bandwidth / bytes per token (KV reads
+left out: small at tg128's context). The bandwidth a host gives can change by half within
+minutes (other tenants of a shared memory bus), so each tg128 sample is also bracketed by
+two short membw_bench runs, and its "paired" fraction of the roofline uses their mean: the
+share of the memory bandwidth available at that moment that the decode reached.
+Prefill's roofline is compute: int8_peak_bench measures the int8 multiply-accumulate rate
+of the kernels' dot-product instructions (AVX-512 VNNI, or the AVX2 sequence under --isa
+avx2) at the same thread count in each round; a ppN token costs one multiply-accumulate
+per weight of every layer, the output projection once per prompt, and attention's
+n_layers * n_heads * head_dim * (N + 1) on average; roofline tok/s = best rate / that.
 --isa avx2 (or generic) adds a table with our kernels forced to that ISA (and
 ONEDNN_MAX_CPU_ISA=AVX2 for ours unless --onednn-max-isa says otherwise); llama.cpp's
 ggml-cpu is a single build for this CPU and cannot be forced down.
@@ -187,10 +196,40 @@ def decode_bytes_per_token(model):
         tensors["token_embd.weight"] if tied else 0), tied
 
 
-def membw(args, threads, mib=None, passes=8):
+def prompt_macs_per_token(model, n):
+    """Multiply-accumulates per token of an n-token prompt (see the module's doc)."""
+    import gguf
+    reader = gguf.GGUFReader(model)
+
+    def meta(suffix):
+        key = next(k for k in reader.fields if k.endswith(suffix))
+        field = reader.fields[key]
+        return int(field.parts[field.data[0]][0])
+
+    layers = sum(int(t.n_elements) for t in reader.tensors
+                 if t.name.startswith("blk.") and len(t.shape) == 2)
+    embd = next(t for t in reader.tensors if t.name == "token_embd.weight")
+    out = next((t for t in reader.tensors if t.name == "output.weight"), embd)
+    n_heads, d_model = meta(".attention.head_count"), meta(".embedding_length")
+    attention = meta(".block_count") * n_heads * (d_model // n_heads) * (n + 1)
+    return layers + int(out.n_elements) / n + attention
+
+
+def membw(args, threads, mib=None, passes=8, pages="huge"):
     out = subprocess.run([os.path.join(args.build, "tests/bench/membw_bench"), "--threads",
                           str(threads), "--mib", str(mib or args.membw_mib), "--passes",
-                          str(passes)], check=True, capture_output=True, text=True).stdout
+                          str(passes), "--pages", pages], check=True, capture_output=True,
+                         text=True).stdout
+    return json.loads(out)
+
+
+def int8_peak(args, threads, isa):
+    if isa == "generic":
+        return {"isa": "generic"}  # scalar kernels: no dot-product instruction to measure
+    argv = [os.path.join(args.build, "tests/bench/int8_peak_bench"), "--threads", str(threads)]
+    if isa == "avx2":
+        argv += ["--isa", "avx2"]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
     return json.loads(out)
 
 
@@ -227,17 +266,20 @@ def bench_row(args, model, threads, isa):
                    "--threads", str(threads), "--ctx", str(args.ctx),
                    "--min-seconds", str(args.min_seconds)])
     samples = {side: {t: [] for t in TESTS} for side in ("ours", "llama")}
-    bw = []
+    bw, bw_small, peaks = [], [], []
     for r in range(args.rounds):
         bw.append(membw(args, threads))
-        for side in (("ours", "llama") if r % 2 == 0 else ("llama", "ours")):
-            child = ours if side == "ours" else llama
-            for test in TESTS:
+        bw_small.append(membw(args, threads, pages="small"))
+        peaks.append(int8_peak(args, threads, isa))
+        for test in TESTS:
+            for side in (("ours", "llama") if r % 2 == 0 else ("llama", "ours")):
+                child = ours if side == "ours" else llama
                 samples[side][test].append(run_paired(args, child, test, threads))
     rss = {"ours": ours.close(), "llama": llama.close() - llama.ready["python_base_kib"],
            "llama_python_base": llama.ready["python_base_kib"]}
     return {"model": model, "threads": threads, "isa": isa, "samples": samples, "rss_kib": rss,
-            "membw": bw, "ours_ready": ours.ready, "llama_ready": llama.ready,
+            "membw": bw, "membw_small_pages": bw_small, "int8_peak": peaks,
+            "ours_ready": ours.ready, "llama_ready": llama.ready,
             "load": os.getloadavg()}
 
 
@@ -257,41 +299,69 @@ def percents(fractions):
 
 def print_table(rows, isa):
     print(f"\n### ours ({isa}) vs llama.cpp: tokens/s, medians\n")
-    print("| model | thr | test | ours | llama.cpp | ratio | ratio per CPU-s | load 1m |")
-    print("|---|---:|---|---:|---:|---:|---:|---:|")
+    print("| model | thr | test | ours | llama.cpp | ratio | per-round ratios: median [rounds] "
+          "| ratio per CPU-s | load 1m |")
+    print("|---|---:|---|---:|---:|---:|---|---:|---:|")
     for row in rows:
         name = os.path.basename(row["model"]).replace(".gguf", "")
         for test in TESTS:
             a, b = median(row, "ours", test), median(row, "llama", test)
             cpu = median(row, "ours", test, "tok_per_cpu_s") / median(row, "llama", test,
                                                                        "tok_per_cpu_s")
+            rounds = [o["tok_s"] / l["tok_s"] for o, l in
+                      zip(row["samples"]["ours"][test], row["samples"]["llama"][test])]
+            per_round = (f"{statistics.median(rounds):.2f} ["
+                         + " ".join(f"{x:.2f}" for x in rounds) + "]")
             print(f"| {name} | {row['threads']} | {test} | {a:.1f} | {b:.1f} | {a / b:.2f} | "
-                  f"{cpu:.2f} | {row['load'][0]:.1f} |")
+                  f"{per_round} | {cpu:.2f} | {row['load'][0]:.1f} |")
         a, b = row["rss_kib"]["ours"] / 1024, row["rss_kib"]["llama"] / 1024
         print(f"| {name} | {row['threads']} | peak RSS MiB (ctx {row['ours_ready']['ctx']}) | "
-              f"{a:.0f} | {b:.0f} | {a / b:.2f} | | {row['load'][0]:.1f} |")
+              f"{a:.0f} | {b:.0f} | {a / b:.2f} | | | {row['load'][0]:.1f} |")
     print("\nPeak RSS: ru_maxrss of each child, resident pages of its mapped model file "
           "included; llama.cpp's net of its Python interpreter.")
     print("\nRoofline (decode reads every weight once a token; bandwidth: best streaming "
-          "read of the run at that thread count, with or without software prefetch):")
+          "read of the run at that thread count on huge pages, with or without software "
+          "prefetch; 4 KiB pages for reference):")
     for row in rows:
         per_token, tied = decode_bytes_per_token(row["model"])
         read = max(b["read_gbps"] for b in row["membw"]) * 1e9
+        read_small = max(b["read_gbps"] for b in row["membw_small_pages"]) * 1e9
         copy = max(b["copy_gbps"] for b in row["membw"]) * 1e9
         roof = read / per_token
         a, b = median(row, "ours", "tg128"), median(row, "llama", "tg128")
         row["roofline"] = {"bytes_per_token": per_token, "tied_embeddings": tied,
-                           "read_bytes_s": read, "copy_bytes_s": copy, "tok_s": roof}
+                           "read_bytes_s": read, "read_small_pages_bytes_s": read_small,
+                           "copy_bytes_s": copy, "tok_s": roof}
         paired = {side: paired_fractions(row, side, per_token) for side in ("ours", "llama")}
         row["roofline"]["paired_fractions"] = paired
         print(f"- {os.path.basename(row['model'])} thr {row['threads']}: "
               f"{per_token / 1e6:.1f} MB/token{' (tied output)' if tied else ''}; read "
-              f"{read / 1e9:.1f} GB/s (copy {copy / 1e9:.1f}) -> {roof:.1f} tok/s; "
+              f"{read / 1e9:.1f} GB/s (4 KiB pages {read_small / 1e9:.1f}, copy "
+              f"{copy / 1e9:.1f}) -> {roof:.1f} tok/s; "
               f"ours tg128 {a:.1f} = {100 * a / roof:.0f}%, llama.cpp {b:.1f} = "
               f"{100 * b / roof:.0f}%; paired (bandwidth around each sample), median "
               f"[samples]: ours {100 * statistics.median(paired['ours']):.0f}% "
               f"{percents(paired['ours'])}, llama.cpp "
               f"{100 * statistics.median(paired['llama']):.0f}% {percents(paired['llama'])}")
+    print("\nPrefill roofline (int8 multiply-accumulates a prompt token costs; rate: best "
+          "int8 dot-product throughput of the run at that thread count):")
+    for row in rows:
+        peak = max(p.get("int8_macs_per_s", 0) for p in row["int8_peak"])
+        if peak == 0:
+            print(f"- {os.path.basename(row['model'])} thr {row['threads']}: no int8 peak "
+                  f"for {row['int8_peak'][0].get('isa')}")
+            continue
+        cells = []
+        row["prefill_roofline"] = {"int8_macs_per_s": peak, "isa": row["int8_peak"][0]["isa"]}
+        for test in (t for t in TESTS if t.startswith("pp")):
+            macs = prompt_macs_per_token(row["model"], int(test[2:]))
+            roof = peak / macs
+            a, b = median(row, "ours", test), median(row, "llama", test)
+            row["prefill_roofline"][test] = {"macs_per_token": macs, "tok_s": roof}
+            cells.append(f"{test} {macs / 1e9:.2f} G MAC/token -> {roof:.0f} tok/s, ours "
+                         f"{100 * a / roof:.0f}%, llama.cpp {100 * b / roof:.0f}%")
+        print(f"- {os.path.basename(row['model'])} thr {row['threads']}: "
+              f"{row['int8_peak'][0]['isa']} {peak / 1e9:.0f} G MAC/s; " + "; ".join(cells))
 
 
 def main():
