@@ -26,7 +26,12 @@ __m512i Broadcast32(const uint8_t* p) {
 // (Measured on the 3B model: 4 KiB cut that step by about a third.) One column is not
 // compute-bound, the hardware prefetchers keep up, and the extra instructions cost: a
 // 1-thread 3B decode ran at 9.2 tok/s with them against 10.9 without, so one-column
-// kernels do not prefetch.
+// kernels do not prefetch. With the weights in huge pages, lighter variants did not pay
+// either: prefetcht0 or prefetcht1 at 0.5 to 12 KiB ahead, a line per 64 or per 128 bytes,
+// moved 3B decode by -1 to +1.6 % at one thread and by nothing measurable at two.
+// Nor did reading two 16-row groups per pass so that each activation broadcast serves
+// 32 rows: 10 % faster with the weights in L2, but 15 % slower decode at one thread and
+// at two, since every core then streams from two places at once.
 constexpr int kX16PrefetchBytes = 4096;
 
 // Prefetches `lines` cache lines from `p` + kX16PrefetchBytes. Addresses past the end of
