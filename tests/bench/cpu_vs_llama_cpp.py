@@ -45,6 +45,7 @@ with more, threads that spin while waiting count too).
 """
 import argparse
 import ctypes
+import functools
 import json
 import os
 import platform
@@ -184,10 +185,16 @@ class Child:
         return usage.ru_maxrss
 
 
+@functools.lru_cache(maxsize=None)
+def gguf_reader(model):
+    """The file's tensors and metadata, read once per model for every roofline."""
+    import gguf
+    return gguf.GGUFReader(model)
+
+
 def decode_bytes_per_token(model):
     """Weight bytes one decode token reads (see the module's doc)."""
-    import gguf
-    reader = gguf.GGUFReader(model)
+    reader = gguf_reader(model)
     tensors = {t.name: int(t.n_bytes) for t in reader.tensors}
     embd = next(t for t in reader.tensors if t.name == "token_embd.weight")
     row = int(embd.n_bytes) // int(embd.shape[-1])  # shape is [d_model, vocab]
@@ -198,8 +205,7 @@ def decode_bytes_per_token(model):
 
 def prompt_macs_per_token(model, n):
     """Multiply-accumulates per token of an n-token prompt (see the module's doc)."""
-    import gguf
-    reader = gguf.GGUFReader(model)
+    reader = gguf_reader(model)
 
     def meta(suffix):
         key = next(k for k in reader.fields if k.endswith(suffix))

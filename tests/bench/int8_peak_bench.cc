@@ -67,7 +67,8 @@ __attribute__((target("avx512f,avx512vnni"))) void Avx512Vnni(int64_t loops) {
 }
 constexpr int64_t kAvx512MacsPerLoop = 16 * 64;
 
-// 4 chains of vpmaddubsw, vpmaddwd (by ones), vpaddd a loop, each chain 32 MACs, twice.
+// 8 chains of vpmaddubsw, vpmaddwd (by ones), vpaddd a loop, each 32 MACs: two sets of
+// temporaries, so that one set's multiplies run while the other's wait on latency.
 __attribute__((target("avx2"))) void Avx2(int64_t loops) {
   asm volatile(
       "vpxor %%ymm0, %%ymm0, %%ymm0\n\t"
