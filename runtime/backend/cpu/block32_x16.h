@@ -1,7 +1,7 @@
 // 32-element block formats with 16 rows interleaved ("Q4_0 x16", ...), the layouts
-// the CPU backend repacks those matrices into when the AVX-512 VNNI kernels run them (the
-// reasons of q4k_x16.h): one vpdpbusd serves 16 rows, the 16 rows' fp16 fields convert
-// in one instruction, and the kernels stream whole cache lines.
+// the CPU backend repacks those matrices into for its AVX-512 VNNI and AVX2 kernels (the
+// reasons of q4k_x16.h): one vpdpbusd (on AVX2, a maddubs per 8 rows) serves 16 rows, the 16
+// rows' fp16 fields convert in one instruction, and the kernels stream whole cache lines.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +44,31 @@ inline constexpr int kQ4_0X16QuantsOffset = 32;
 inline constexpr int kQ5_0X16BlockBytes = 352;
 inline constexpr int kQ5_0X16FifthBitsOffset = 32;
 inline constexpr int kQ5_0X16QuantsOffset = 96;
+
+// The layouts above as the kernels read them: block bytes, where the quants start, the
+// offset the stored unsigned quants carry (q - kOffset is the GGUF quant), whether they
+// are nibbles (else bytes), whether a Q5_0 fifth-bit plane adds to them, and whether a
+// Q4_1 min follows the scales.
+struct X16Q4_0 {
+  static constexpr int kBlockBytes = kQ4_0X16BlockBytes, kQuantsOffset = kQ4_0X16QuantsOffset;
+  static constexpr int kOffset = 8;
+  static constexpr bool kNibbles = true, kFifthBits = false, kHasMin = false;
+};
+struct X16Q4_1 {
+  static constexpr int kBlockBytes = kQ4_1X16BlockBytes, kQuantsOffset = kQ4_1X16QuantsOffset;
+  static constexpr int kOffset = 0;
+  static constexpr bool kNibbles = true, kFifthBits = false, kHasMin = true;
+};
+struct X16Q5_0 {
+  static constexpr int kBlockBytes = kQ5_0X16BlockBytes, kQuantsOffset = kQ5_0X16QuantsOffset;
+  static constexpr int kOffset = 16;
+  static constexpr bool kNibbles = true, kFifthBits = true, kHasMin = false;
+};
+struct X16Q8_0 {
+  static constexpr int kBlockBytes = kQ8_0X16BlockBytes, kQuantsOffset = kQ8_0X16QuantsOffset;
+  static constexpr int kOffset = 128;
+  static constexpr bool kNibbles = false, kFifthBits = false, kHasMin = false;
+};
 
 // Whether `type` is one of the formats above.
 bool IsBlock32X16Type(GgmlType type);

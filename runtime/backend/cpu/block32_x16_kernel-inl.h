@@ -12,28 +12,6 @@
 // m_w * s_act (Q8_1's d * sum of the block) in a separate accumulator. The float steps
 // are the same sequence for every column count.
 
-// How each layout stores its block (block32_x16.h).
-struct X16Q4_0 {
-  static constexpr int kBlockBytes = kQ4_0X16BlockBytes, kQuantsOffset = kQ4_0X16QuantsOffset;
-  static constexpr int kOffset = 8;
-  static constexpr bool kNibbles = true, kFifthBits = false, kHasMin = false;
-};
-struct X16Q4_1 {
-  static constexpr int kBlockBytes = kQ4_1X16BlockBytes, kQuantsOffset = kQ4_1X16QuantsOffset;
-  static constexpr int kOffset = 0;
-  static constexpr bool kNibbles = true, kFifthBits = false, kHasMin = true;
-};
-struct X16Q5_0 {
-  static constexpr int kBlockBytes = kQ5_0X16BlockBytes, kQuantsOffset = kQ5_0X16QuantsOffset;
-  static constexpr int kOffset = 16;
-  static constexpr bool kNibbles = true, kFifthBits = true, kHasMin = false;
-};
-struct X16Q8_0 {
-  static constexpr int kBlockBytes = kQ8_0X16BlockBytes, kQuantsOffset = kQ8_0X16QuantsOffset;
-  static constexpr int kOffset = 128;
-  static constexpr bool kNibbles = false, kFifthBits = false, kHasMin = false;
-};
-
 // Integer sums of 32 quants per lane: `quants` lanes hold 4 consecutive elements
 // (steps 0-7 of a block), `a` the block's 32 activation bytes (at any alignment: Q8_0
 // blocks are 34 bytes, which Broadcast32 allows); starts at `init`.

@@ -1,7 +1,8 @@
 // Q4_K weights with 16 rows interleaved ("Q4_K x16"), the layout the CPU backend repacks
-// Q4_K matrices into at upload when the AVX-512 VNNI kernels run them: one vpdpbusd then
-// serves 16 rows from one broadcast of 4 activation bytes, and the per-sub-block scales
-// are applied once per 32 elements of 16 rows instead of once per 32 elements of a row.
+// Q4_K matrices into at upload for its AVX-512 VNNI and AVX2 kernels: one vpdpbusd (on AVX2,
+// a maddubs per 8 rows) then serves 16 rows from one broadcast of 4 activation bytes, and the
+// per-sub-block scales are applied once per 32 elements of 16 rows instead of once per 32
+// elements of a row.
 #pragma once
 
 #include <cstdint>

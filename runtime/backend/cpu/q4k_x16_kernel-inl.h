@@ -8,13 +8,7 @@
 // block. Integer sums are exact, so only the float steps after them must be, and are,
 // the same sequence for every column count.
 
-constexpr int kQ8_KQuantsOffset = 4;
-constexpr int kQ8_KBsumsOffset = 260;
-
 // A plain load that the compiler may fold into vpdpbusd's embedded {1to16} broadcast.
-// may_alias for the byte rows; aligned(1) because activation rows of 34-byte blocks
-// (Q8_0) put the dwords at any address, and a 4-aligned type there is undefined.
-typedef int32_t UnalignedInt32 __attribute__((may_alias, aligned(1)));
 __m512i Broadcast32(const uint8_t* p) {
   return _mm512_set1_epi32(*reinterpret_cast<const UnalignedInt32*>(p));
 }
@@ -60,7 +54,6 @@ template <int N>
 void MatVecQ4KX16(const QuantMatVecArgs& p) {
   const int64_t n_blocks = p.k / 256;
   const __m512i low_mask = _mm512_set1_epi8(0x0f);
-  const __m256i ones16 = _mm256_set1_epi16(1);
   const uint8_t* group = p.weights;
   for (int64_t row0 = 0; row0 < p.rows; row0 += kX16Rows) {
     __m512 acc[N];
@@ -106,15 +99,12 @@ void MatVecQ4KX16(const QuantMatVecArgs& p) {
           _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32)));
       for (int c = 0; c < N; ++c) {
         const uint8_t* a = p.act + c * p.act_row_bytes + b * kQ8_KBytes;
-        // Sub-block sums (pairs of 16-element bsums) as int16, two per dword:
-        // dwords 0, 1, 4, 5 hold sub-blocks (0, 1), (2, 3), (4, 5), (6, 7).
-        const __m256i pairs = _mm256_madd_epi16(Load256(a + kQ8_KBsumsOffset), ones16);
-        alignas(32) int32_t sums[8];
-        _mm256_store_si256(reinterpret_cast<__m256i*>(sums), _mm256_packs_epi32(pairs, pairs));
-        __m512i msum = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mins[0], _mm512_set1_epi32(sums[0]));
-        msum = _mm512_dpwssd_epi32(msum, mins[1], _mm512_set1_epi32(sums[1]));
-        msum = _mm512_dpwssd_epi32(msum, mins[2], _mm512_set1_epi32(sums[4]));
-        msum = _mm512_dpwssd_epi32(msum, mins[3], _mm512_set1_epi32(sums[5]));
+        int32_t sums[4];
+        SubBlockPairSums(a, sums);
+        __m512i msum = _mm512_setzero_si512();
+        for (int t = 0; t < 4; ++t) {
+          msum = _mm512_dpwssd_epi32(msum, mins[t], _mm512_set1_epi32(sums[t]));
+        }
         const __m512 ad = _mm512_set1_ps(LoadF32(a));
         // isum is 16 times the integer sum (at most 2^29 in magnitude: 8 sub-blocks of
         // 32 products of 15 * 128, times 63 and 16); the exact 1/16 is folded into the

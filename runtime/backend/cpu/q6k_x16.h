@@ -1,5 +1,5 @@
 // Q6_K weights with 16 rows interleaved ("Q6_K x16"), the layout the CPU backend repacks
-// Q6_K matrices into when the AVX-512 VNNI kernels run them (the reasons of q4k_x16.h).
+// Q6_K matrices into for its AVX-512 VNNI and AVX2 kernels (the reasons of q4k_x16.h).
 #pragma once
 
 #include <cstdint>

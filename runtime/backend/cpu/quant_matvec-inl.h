@@ -28,6 +28,13 @@ namespace {
 constexpr int kQ8_0Bytes = 34;   // fp16 d, 32 x int8
 constexpr int kQ8_1Bytes = 36;   // fp16 d, fp16 s, 32 x int8
 constexpr int kQ8_KBytes = 292;  // f32 d, 256 x int8, 16 x int16 sums
+constexpr int kQ8_KQuantsOffset = 4;
+constexpr int kQ8_KBsumsOffset = 260;
+
+// For broadcasting 4 activation bytes from a plain load: may_alias for the byte rows;
+// aligned(1) because activation rows of 34-byte blocks (Q8_0) put the dwords at any
+// address, and a 4-aligned type there is undefined.
+typedef int32_t UnalignedInt32 __attribute__((may_alias, aligned(1)));
 
 #include "runtime/backend/cpu/simd_unpack-inl.h"
 
@@ -67,6 +74,18 @@ float HorizontalSum(__m256 v) {
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
+}
+
+// A Q8_K block's eight 32-element sub-block sums (pairs of its 16-element bsums) as int16
+// pairs, sub-blocks 2t and 2t + 1 in out[t]: the operand that meets a pair of 6-bit mins
+// in one multiply-add of int16 pairs (sums of at most 32 * 128 fit int16).
+void SubBlockPairSums(const uint8_t* q8k_block, int32_t (&out)[4]) {
+  const __m256i sums =
+      _mm256_madd_epi16(Load256(q8k_block + kQ8_KBsumsOffset), _mm256_set1_epi16(1));
+  // Packing works per 128-bit half: int32 lanes 0, 1, 4, 5 hold the four pairs.
+  alignas(32) int32_t packed[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(packed), _mm256_packs_epi32(sums, sums));
+  out[0] = packed[0], out[1] = packed[1], out[2] = packed[4], out[3] = packed[5];
 }
 
 // ---- 32-element formats ----
@@ -314,6 +333,8 @@ struct Q6_KKernel {
 #include "runtime/backend/cpu/q4k_x16_kernel-inl.h"
 #include "runtime/backend/cpu/q6k_x16_kernel-inl.h"
 #include "runtime/backend/cpu/block32_x16_kernel-inl.h"
+#else
+#include "runtime/backend/cpu/x16_avx2_kernels-inl.h"
 #endif
 
 }  // namespace
@@ -343,8 +364,14 @@ QuantMatVecFn X16MatVec(GgmlType type) noexcept {
   if (type == GgmlType::kQ4_1) return ByColumns<BindBlock32X16<X16Q4_1>::Kernel>;
   if (type == GgmlType::kQ5_0) return ByColumns<BindBlock32X16<X16Q5_0>::Kernel>;
   if (type == GgmlType::kQ8_0) return ByColumns<BindBlock32X16<X16Q8_0>::Kernel>;
+#else
+  if (type == GgmlType::kQ4_K) return ByColumns<Q4KX16Avx2Kernel>;
+  if (type == GgmlType::kQ6_K) return ByColumns<Q6KX16Avx2Kernel>;
+  if (type == GgmlType::kQ4_0) return ByColumns<BindBlock32X16Avx2<X16Q4_0>::Kernel>;
+  if (type == GgmlType::kQ4_1) return ByColumns<BindBlock32X16Avx2<X16Q4_1>::Kernel>;
+  if (type == GgmlType::kQ5_0) return ByColumns<BindBlock32X16Avx2<X16Q5_0>::Kernel>;
+  if (type == GgmlType::kQ8_0) return ByColumns<BindBlock32X16Avx2<X16Q8_0>::Kernel>;
 #endif
-  (void)type;
   return nullptr;
 }
 

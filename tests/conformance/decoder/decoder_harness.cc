@@ -23,7 +23,9 @@ absl::StatusOr<std::unique_ptr<DecoderRunner>> DecoderRunner::Open(const std::st
 
   r->pool_ = std::make_unique<runtime::ThreadPool>(options.threads);
   const int64_t max_cols = std::max({c.d_model, c.d_ffn, c.q_dim()});
-  r->cpu_ = std::make_unique<runtime::CpuBackend>(*r->pool_, max_cols);
+  r->cpu_ = std::make_unique<runtime::CpuBackend>(
+      *r->pool_, max_cols,
+      options.isa ? runtime::cpu::KernelsFor(*options.isa) : runtime::cpu::BestKernels());
   r->cpu_->SetQuantizedActivations(options.quantized_activations);
   r->backend_ = r->cpu_.get();
   if (options.wrap_backend) {

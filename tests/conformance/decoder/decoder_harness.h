@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -11,11 +12,12 @@
 #include "absl/status/statusor.h"
 #include "runtime/backend/backend.h"
 #include "runtime/backend/cpu/cpu_backend.h"
+#include "runtime/backend/cpu/cpu_features.h"
 #include "runtime/core/thread_pool.h"
-#include "tests/test_support.h"
 #include "runtime/model/forward.h"
 #include "runtime/model/model.h"
 #include "runtime/model/weights.h"
+#include "tests/test_support.h"
 
 namespace smollm::testing {
 
@@ -29,6 +31,8 @@ struct DecoderRunnerOptions {
   // most checks here hold the decoder to exact arithmetic; int8_fidelity_test holds the
   // int8 path to llama.cpp's own fidelity.
   bool quantized_activations = false;
+  // The CPU kernels' ISA: the best this CPU runs unless set (int8_fidelity_test runs each).
+  std::optional<runtime::cpu::CpuIsa> isa;
   // Wraps the CPU backend (negative controls): gets it, returns the backend to run on.
   std::function<std::unique_ptr<runtime::Backend>(runtime::Backend&)> wrap_backend;
   // Edits the config the decoder runs with (negative controls), before the upload.

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -140,15 +141,21 @@ TEST(X16LayoutTest, DeinterleaveRestoresEveryRow) {
   }
 }
 
-class X16KernelTest : public ::testing::TestWithParam<GgmlType> {};
+class X16KernelTest : public ::testing::TestWithParam<std::tuple<GgmlType, cpu::CpuIsa>> {};
 
 TEST_P(X16KernelTest, MatchesReferenceAndIsBatchInvariant) {
-  const GgmlType type = GetParam();
-  if (!cpu::CpuSupports(cpu::CpuIsa::kAvx512)) GTEST_SKIP() << "CPU lacks AVX-512";
-  const cpu::QuantMatVecFn matvec = cpu::KernelsFor(cpu::CpuIsa::kAvx512).x16_matvec(type);
+  const auto [type, isa] = GetParam();
+  if (!cpu::CpuSupports(isa)) GTEST_SKIP() << "CPU lacks " << cpu::CpuIsaName(isa);
+  const cpu::QuantMatVecFn matvec = cpu::KernelsFor(isa).x16_matvec(type);
   ASSERT_NE(matvec, nullptr);
-  EXPECT_EQ(cpu::KernelsFor(cpu::CpuIsa::kAvx2).x16_matvec(type), nullptr);
+  // The scalar ISA keeps the GGUF layout.
   EXPECT_EQ(cpu::KernelsFor(cpu::CpuIsa::kGeneric).x16_matvec(type), nullptr);
+  // Where both run here, the AVX2 kernel must give the AVX-512 kernel's bits (their
+  // integer sums and float steps are the same), so that a model answers alike on either.
+  const cpu::QuantMatVecFn avx512 =
+      isa == cpu::CpuIsa::kAvx2 && cpu::CpuSupports(cpu::CpuIsa::kAvx512)
+          ? cpu::KernelsFor(cpu::CpuIsa::kAvx512).x16_matvec(type)
+          : nullptr;
   const int64_t rows = smollm::testing::kSanitizerBuild ? 16 : 48;
   const bool k_quant = TraitsOf(type).block_elements == 256;
   for (int64_t k : k_quant ? std::vector<int64_t>{256, 768, 2304} : std::vector<int64_t>{32, 96, 576, 1536}) {
@@ -193,6 +200,12 @@ TEST_P(X16KernelTest, MatchesReferenceAndIsBatchInvariant) {
               << "row " << r << " col " << c;
         }
       }
+      if (avx512 != nullptr) {
+        std::vector<float> other(n_cols * rows, NAN);
+        args.out = other.data();
+        avx512(args);
+        ASSERT_EQ(0, std::memcmp(other.data(), out.data(), other.size() * sizeof(float)));
+      }
       // Column c alone (n_cols == 1, its activations first) gives the same bits.
       for (int c = 0; c < n_cols; ++c) {
         std::vector<float> one(rows, NAN);
@@ -207,8 +220,14 @@ TEST_P(X16KernelTest, MatchesReferenceAndIsBatchInvariant) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, X16KernelTest, ::testing::ValuesIn(kTypes),
-                         [](const auto& info) { return std::string(NameOf(info.param)); });
+INSTANTIATE_TEST_SUITE_P(TypesAndIsa, X16KernelTest,
+                         ::testing::Combine(::testing::ValuesIn(kTypes),
+                                            ::testing::Values(cpu::CpuIsa::kAvx512,
+                                                              cpu::CpuIsa::kAvx2)),
+                         [](const auto& info) {
+                           return std::string(NameOf(std::get<0>(info.param))) + "_" +
+                                  std::string(cpu::CpuIsaName(std::get<1>(info.param)));
+                         });
 
 }  // namespace
 }  // namespace smollm::runtime
