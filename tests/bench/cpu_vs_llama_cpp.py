@@ -21,7 +21,9 @@ Each test repeats within a round until it has run --min-seconds.
 Both sides hold a --ctx (default 4096) token context: our KV pages are written once at
 start, llama.cpp clears its KV buffer at creation, so peak RSS counts a full context.
 llama.cpp's RSS is given net of its Python interpreter (measured in its child before the
-model loads). RSS is the child's ru_maxrss.
+model loads). RSS is the child's VmHWM, read before it exits: the peak of its own address
+space (its ru_maxrss would also count the parent's RSS at fork, which Linux carries
+across exec, and this script's grows past a small model's).
 Roofline: decode reads every weight once per token: the bytes of every tensor but the
 token embedding (one row of it), plus all of it when the output projection is tied to it.
 membw_bench measures streaming read bandwidth at the same thread count in each round, on
@@ -37,8 +39,13 @@ avx2) at the same thread count in each round; a ppN token costs one multiply-acc
 per weight of every layer, the output projection once per prompt, and attention's
 n_layers * n_heads * head_dim * (N + 1) on average; roofline tok/s = best rate / that.
 --isa avx2 (or generic) adds a table with our kernels forced to that ISA (and
-ONEDNN_MAX_CPU_ISA=AVX2 for ours unless --onednn-max-isa says otherwise); llama.cpp's
-ggml-cpu is a single build for this CPU and cannot be forced down.
+ONEDNN_MAX_CPU_ISA=AVX2 for ours unless --onednn-max-isa says otherwise). llama.cpp's
+ggml-cpu is one build for one ISA: by default its native one runs in every table; with
+--llama-avx2-python, the avx2 table runs llama.cpp from that interpreter instead, whose
+llama-cpp-python was built for AVX2 alone, like for like with a CPU without AVX-512:
+  python3 -m venv V && CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON \
+    -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF" V/bin/pip install \
+    llama-cpp-python
 The host's load average goes with each row: on a busy host wall-clock rates mean little;
 the ratio of tokens per CPU-second of each child holds up better there (at one thread;
 with more, threads that spin while waiting count too).
@@ -175,14 +182,16 @@ class Child:
 
     def close(self):
         """Ends the child; its peak RSS in KiB."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            peak = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
         self.proc.stdin.close()
-        _, status, usage = os.wait4(self.proc.pid, 0)
+        _, status, _ = os.wait4(self.proc.pid, 0)
         self.proc.returncode = os.waitstatus_to_exitcode(status)
         if self.proc.returncode != 0:
             self.log.seek(0)
             sys.exit(f"{' '.join(self.proc.args)} exited {self.proc.returncode}:\n"
                      f"{self.log.read()[-3000:]}")
-        return usage.ru_maxrss
+        return peak
 
 
 @functools.lru_cache(maxsize=None)
@@ -268,7 +277,8 @@ def bench_row(args, model, threads, isa):
     # Loaded before llama.cpp maps the same file: our backend hands the pages of the
     # weights it repacks back to the kernel (MADV_PAGEOUT), which cannot reclaim pages that
     # another process maps too, and our RSS would then count them.
-    llama = Child([sys.executable, os.path.abspath(__file__), "--llama-worker", "--model", model,
+    python = args.llama_avx2_python if isa == "avx2" and args.llama_avx2_python else sys.executable
+    llama = Child([python, os.path.abspath(__file__), "--llama-worker", "--model", model,
                    "--threads", str(threads), "--ctx", str(args.ctx),
                    "--min-seconds", str(args.min_seconds)])
     samples = {side: {t: [] for t in TESTS} for side in ("ours", "llama")}
@@ -323,7 +333,7 @@ def print_table(rows, isa):
         a, b = row["rss_kib"]["ours"] / 1024, row["rss_kib"]["llama"] / 1024
         print(f"| {name} | {row['threads']} | peak RSS MiB (ctx {row['ours_ready']['ctx']}) | "
               f"{a:.0f} | {b:.0f} | {a / b:.2f} | | | {row['load'][0]:.1f} |")
-    print("\nPeak RSS: ru_maxrss of each child, resident pages of its mapped model file "
+    print("\nPeak RSS: VmHWM of each child, resident pages of its mapped model file "
           "included; llama.cpp's net of its Python interpreter.")
     print("\nRoofline (decode reads every weight once a token; bandwidth: best streaming "
           "read of the run at that thread count on huge pages, with or without software "
@@ -387,6 +397,9 @@ def main():
                         help="ours: matmuls of at least this many tokens through oneDNN "
                              "(default: the server's setting)")
     parser.add_argument("--onednn-max-isa", help="ONEDNN_MAX_CPU_ISA for ours")
+    parser.add_argument("--llama-avx2-python",
+                        help="a python whose llama-cpp-python is built for AVX2 alone: "
+                             "llama.cpp's side of the --isa avx2 table")
     parser.add_argument("--membw-mib", type=int, default=1024)
     parser.add_argument("--json", help="write every raw sample here")
     parser.add_argument("--llama-worker", action="store_true", help=argparse.SUPPRESS)
@@ -411,10 +424,17 @@ def main():
                 print(f"  done {os.path.basename(model)} thr {threads} ({isa}): "
                       f"{time.time() - started:.0f}s, load {os.getloadavg()[0]:.1f}", flush=True)
         ready = rows[0]["ours_ready"]
-        print_table(rows, ready["isa"] + " kernels" + (
-            "" if isa == "native" else ", forced; llama.cpp stays on its native build"))
+        if isa == "native":
+            peer = ""
+        elif isa == "avx2" and args.llama_avx2_python:
+            peer = ", forced; llama.cpp built for AVX2 alone"
+        else:
+            peer = ", forced; llama.cpp stays on its native build"
+        print_table(rows, ready["isa"] + " kernels" + peer)
         tables.append({"isa": isa, "rows": rows})
-    print(f"\nllama.cpp: {rows[0]['llama_ready']['system_info'].strip()}")
+    for table in tables:
+        info = table["rows"][0]["llama_ready"]["system_info"].strip()
+        print(f"\nllama.cpp ({table['isa']} table): {info}")
     print(f"total {time.time() - started:.0f}s; load average now {os.getloadavg()}")
     if args.json:
         with open(args.json, "w") as f:
