@@ -115,8 +115,8 @@ TEST_P(CpuKernelsTest, F16KeysToColumnsTransposesAndZeroPads) {
   const cpu::CpuKernels& kernels = cpu::KernelsFor(GetParam());
   std::mt19937 rng(23);
   std::normal_distribution<float> dist(0.0f, 1.0f);
-  for (int64_t head_dim : {16, 64, 72, 128}) {
-    for (int n : {1, 5, 15, 16}) {
+  for (int64_t head_dim : {8, 16, 64, 72, 128, 36}) {
+    for (int n : {1, 5, 8, 9, 15, 16}) {
       std::vector<uint16_t> keys(n * head_dim);
       for (uint16_t& h : keys) h = Fp32ToFp16(dist(rng));
       std::vector<float> columns(head_dim * cpu::kDotColumns, NAN);
