@@ -106,7 +106,8 @@ void MatVecQ4KX16Avx2(const QuantMatVecArgs& p) {
 // Per sub-block (16 elements), row lane and column: two maddubs of 6-bit quants (at most
 // 63 * 128 * 2 = 16128 each) per int16 sum, two sums madd by the int8 scale pairs, and the
 // quants' offset of 32 as a third madd: the pair (-16 * bsum, -16 * bsum) by the scales
-// (16 * bsum is within int16: a sub-block's 16 activations sum to at most 2048 in size).
+// (within int16: Q8_K activations stay within +-127, so a sub-block's 16 sum to at most
+// 2032 in size).
 template <int N>
 void MatVecQ6KX16Avx2(const QuantMatVecArgs& p) {
   const int64_t n_blocks = p.k / 256;
@@ -119,15 +120,8 @@ void MatVecQ6KX16Avx2(const QuantMatVecArgs& p) {
     __m256 acc[N][2];
     for (int c = 0; c < N; ++c) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
     for (int64_t b = 0; b < n_blocks; ++b, w += kQ6KX16BlockBytes) {
-      alignas(32) int16_t offset[N][16];  // -16 * the activations' sub-block sums
       __m256i isum[N][2];
-      for (int c = 0; c < N; ++c) {
-        const uint8_t* a = p.act + c * p.act_row_bytes + b * kQ8_KBytes;
-        _mm256_store_si256(reinterpret_cast<__m256i*>(offset[c]),
-                           _mm256_sub_epi16(_mm256_setzero_si256(),
-                                            _mm256_slli_epi16(Load256(a + kQ8_KBsumsOffset), 4)));
-        isum[c][0] = isum[c][1] = _mm256_setzero_si256();
-      }
+      for (int c = 0; c < N; ++c) isum[c][0] = isum[c][1] = _mm256_setzero_si256();
       for (int j = 0; j < 16; ++j) {
         const uint8_t* q = w + kQ6KX16QuantsOffset + j * kQ6KX16SubBlockBytes;
         for (int h = 0; h < 2; ++h) {
@@ -145,13 +139,16 @@ void MatVecQ6KX16Avx2(const QuantMatVecArgs& p) {
                               _mm256_and_si256(_mm256_srli_epi16(v2, 2), bits_4_5));
           const __m256i scale = ScalePairs<true>(w + kQ6KX16ScalesOffset + 16 * j + 8 * h);
           for (int c = 0; c < N; ++c) {
-            const uint8_t* a =
-                p.act + c * p.act_row_bytes + b * kQ8_KBytes + kQ8_KQuantsOffset + 16 * j;
+            const uint8_t* block = p.act + c * p.act_row_bytes + b * kQ8_KBytes;
+            const uint8_t* a = block + kQ8_KQuantsOffset + 16 * j;
+            int16_t bsum;
+            std::memcpy(&bsum, block + kQ8_KBsumsOffset + 2 * j, 2);
             const __m256i sum01 = _mm256_add_epi16(_mm256_maddubs_epi16(quants[0], Splat4(a)),
                                                    _mm256_maddubs_epi16(quants[1], Splat4(a + 4)));
             const __m256i sum23 = _mm256_add_epi16(_mm256_maddubs_epi16(quants[2], Splat4(a + 8)),
                                                    _mm256_maddubs_epi16(quants[3], Splat4(a + 12)));
-            const __m256i start = _mm256_madd_epi16(_mm256_set1_epi16(offset[c][j]), scale);
+            const __m256i start =
+                _mm256_madd_epi16(_mm256_set1_epi16(static_cast<int16_t>(-16 * bsum)), scale);
             isum[c][h] = _mm256_add_epi32(
                 isum[c][h],
                 _mm256_add_epi32(_mm256_add_epi32(start, _mm256_madd_epi16(sum01, scale)),

@@ -3,6 +3,7 @@
 // each column bit-identical to its single-column result (batch invariance).
 #include "runtime/backend/cpu/x16_layout.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -164,7 +165,11 @@ TEST_P(X16KernelTest, MatchesReferenceAndIsBatchInvariant) {
     const uint64_t w_row_bytes = *RowBytes(type, k);
     const GgmlType act_type = *cpu::ActivationTypeFor(type);
     const uint64_t act_row_bytes = *RowBytes(act_type, k);
-    const std::vector<float> x = testing::RandomFloats(cpu::kMaxMatVecCols * k, 5);
+    std::vector<float> x = testing::RandomFloats(cpu::kMaxMatVecCols * k, 5);
+    // Column 0 opens with 32 equal values of the largest magnitude, negative: Q8_K and
+    // Q8_0 quantize them all to their extreme (-128 for Q8_K, -127 for Q8_0), the edge of
+    // every int16 sum range the kernels rely on.
+    std::fill(x.begin(), x.begin() + 32, -8.0f);
     std::vector<uint8_t> act(cpu::kMaxMatVecCols * act_row_bytes);
     const int64_t scale_stride = 2 * (k / 32);
     std::vector<float> scales(cpu::kMaxMatVecCols * scale_stride);
