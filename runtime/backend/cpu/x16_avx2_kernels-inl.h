@@ -15,6 +15,7 @@
 // Q4_K kernel there carries 16 times the sum and a 1/16 in the scale, which rounds alike),
 // so a model gives the same bits on either ISA, and every column count the same per column.
 
+// Four activation bytes at p (any alignment) in every int32 lane.
 __m256i Splat4(const uint8_t* p) {
   return _mm256_set1_epi32(*reinterpret_cast<const UnalignedInt32*>(p));
 }
@@ -70,7 +71,10 @@ void MatVecQ4KX16Avx2(const QuantMatVecArgs& p) {
         }
       }
       __m256i mins[2][4];  // [half][pair t]: rows' mins of sub-blocks 2t, 2t + 1 as int16
+      __m256 d[2], dmin[2];
       for (int h = 0; h < 2; ++h) {
+        d[h] = HalfRowsF16(w, h);
+        dmin[h] = HalfRowsF16(w + 32, h);
         for (int t = 0; t < 4; ++t) {
           mins[h][t] = _mm256_cvtepu8_epi16(_mm_loadu_si128(
               reinterpret_cast<const __m128i*>(w + kQ4KX16MinsOffset + 32 * t + 16 * h)));
@@ -87,10 +91,10 @@ void MatVecQ4KX16Avx2(const QuantMatVecArgs& p) {
             msum =
                 _mm256_add_epi32(msum, _mm256_madd_epi16(mins[h][t], _mm256_set1_epi32(sums[t])));
           }
-          acc[c][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c][h]),
-                                      _mm256_mul_ps(HalfRowsF16(w, h), ad), acc[c][h]);
-          acc[c][h] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum),
-                                       _mm256_mul_ps(HalfRowsF16(w + 32, h), ad), acc[c][h]);
+          acc[c][h] =
+              _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c][h]), _mm256_mul_ps(d[h], ad), acc[c][h]);
+          acc[c][h] =
+              _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(dmin[h], ad), acc[c][h]);
         }
       }
     }
@@ -156,11 +160,12 @@ void MatVecQ6KX16Avx2(const QuantMatVecArgs& p) {
           }
         }
       }
+      const __m256 d[2] = {HalfRowsF16(w, 0), HalfRowsF16(w, 1)};
       for (int c = 0; c < N; ++c) {
         const __m256 ad = _mm256_set1_ps(LoadF32(p.act + c * p.act_row_bytes + b * kQ8_KBytes));
         for (int h = 0; h < 2; ++h) {
-          acc[c][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c][h]),
-                                      _mm256_mul_ps(HalfRowsF16(w, h), ad), acc[c][h]);
+          acc[c][h] =
+              _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c][h]), _mm256_mul_ps(d[h], ad), acc[c][h]);
         }
       }
     }
