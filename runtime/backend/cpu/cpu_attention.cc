@@ -10,13 +10,17 @@ namespace smollm::runtime::cpu {
 namespace {
 
 constexpr int kMaxHeadDim = 512;
-constexpr int kChunkSlots = kDotColumns;  // positions per chunk (stack buffers of 32 KB each)
+constexpr int kChunkSlots = kKeyChunk;  // positions per chunk
 // Query heads sharing one pass over their kv_head's chunks (a larger group takes several
 // passes); their accumulators take kMaxGroupHeads * 2 KB of stack.
 constexpr int kMaxGroupHeads = 8;
 // Query rows of one sequence sharing one pass over its chunks (their accumulators take
 // kTileRows * kMaxGroupHeads * 2 KB of stack).
 constexpr int64_t kTileRows = 8;
+// Positions per softmax block: one maximum, exp, sum and rescale per block instead of per
+// chunk (per 16 positions, the exp's sum and the rescales were a fifth of a decode step at
+// 2k positions). Its weights take kTileRows * kMaxGroupHeads * 576 bytes of stack.
+constexpr int kBlockSlots = 128;
 
 // Offset (in elements) of one head's slot vector inside K or V.
 uint64_t SlotOffset(const KvCacheShape& s, int layer, int page, int kv_head, int slot) {
@@ -26,30 +30,6 @@ uint64_t SlotOffset(const KvCacheShape& s, int layer, int page, int kv_head, int
 
 int PageOf(const AttentionBatch& batch, int seq, Pos pos, int page_size) {
   return batch.page_ids[batch.page_table_begin[seq] + pos / page_size];
-}
-
-// Folds the first n positions of one chunk into one (token, head)'s online softmax:
-// scores of query `qh` against the chunk's keys (transposed, keys_t), the running maximum
-// and denominator, and acc (head_dim floats) += exp(score - max) * value, rescaled when the
-// maximum grows.
-void AddChunk(const CpuKernels& kernels, const float* qh, const float* keys_t, const float* values,
-              int n, int head_dim, float scale, float& running_max, float& denominator, float* acc) {
-  float scores[kChunkSlots];
-  kernels.dot_columns(qh, keys_t, head_dim, scores);
-  float chunk_max = -std::numeric_limits<float>::infinity();
-  for (int i = 0; i < n; ++i) {
-    scores[i] *= scale;
-    chunk_max = std::max(chunk_max, scores[i]);
-  }
-  if (chunk_max > running_max) {
-    // Rescale what was accumulated under the old maximum.
-    const float correction = std::exp(running_max - chunk_max);
-    denominator *= correction;
-    kernels.scale(correction, acc, head_dim);
-    running_max = chunk_max;
-  }
-  denominator += kernels.exp_shifted(scores, running_max, n);
-  kernels.axpy_rows(scores, values, n, head_dim, acc);
 }
 
 }  // namespace
@@ -84,27 +64,32 @@ void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache
   const auto* k_base = static_cast<const uint16_t*>(cache.k.data());
   const auto* v_base = static_cast<const uint16_t*>(cache.v.data());
   // Rows per tile: a prompt's tokens share their sequence's keys and values, so a tile of
-  // them converts each chunk once for all of its tokens (a 512-token prompt otherwise
-  // converted its whole prefix again for every token). Small steps keep one row per item
-  // so that their few items still spread over the threads.
+  // them reads each chunk while it is in cache for all of its tokens (a 512-token prompt
+  // otherwise streamed its whole prefix again for every token). Small steps keep one row
+  // per item so that their few items still spread over the threads.
   const int64_t tile_rows = q.rows >= 4 * kTileRows * pool.size() ? kTileRows : 1;
   const int64_t n_tiles = (q.rows + tile_rows - 1) / tile_rows;
 
   // One item per (tile of rows, kv_head, block of its query heads): the query heads of a
-  // group read the same keys and values, so each chunk is converted once for all of them.
-  // Slots are visited in chunks that lie within one page, where one kv_head's slot
-  // vectors are contiguous: one conversion, one batch of dot products and one weighted
-  // sum per chunk and head instead of kernel calls per position. Each (token, head)'s
-  // arithmetic is the same sequence of calls on the same chunks whatever the grouping and
-  // tiling (a chunk ends at a page or kChunkSlots boundary, or at the token's position),
-  // so results do not depend on what else is in the step.
+  // group read the same keys and values, so the kernels take them together. Slots are
+  // visited in chunks that lie within one page, where one kv_head's slot vectors are
+  // contiguous: one call for the scores and one for the weighted values per chunk and row
+  // instead of kernel calls per position. The softmax runs per
+  // block of kBlockSlots positions (blocks start at multiples of kBlockSlots): the scores
+  // of a whole block first, then one maximum, one exp and sum, at most one rescale, then
+  // the weighted values. Each (token, head)'s arithmetic is the same sequence of calls on
+  // the same chunks and blocks whatever the grouping and tiling (a chunk ends at a page,
+  // kChunkSlots or block boundary, or at the token's position; a block at the token's
+  // position), so results do not depend on what else is in the step.
   const int64_t n_items = n_tiles * s.n_kv_heads * head_blocks;
   pool.ParallelFor(n_items, 1, [&](int64_t begin, int64_t end, int) {
-    float keys_t[kMaxHeadDim * kChunkSlots];  // keys transposed, unused slots zero
-    float values[kChunkSlots * kMaxHeadDim];
     float acc[kTileRows][kMaxGroupHeads][kMaxHeadDim];
     float running_max[kTileRows][kMaxGroupHeads];
     float denominator[kTileRows][kMaxGroupHeads];
+    // One block's scores, then its softmax weights; kChunkSlots of slack for the last
+    // chunk's dot_keys, which writes all kChunkSlots outputs.
+    constexpr int64_t kWeightsStride = kBlockSlots + kChunkSlots;
+    float weights[kTileRows][kMaxGroupHeads][kWeightsStride];
     for (int64_t item = begin; item < end; ++item) {
       const int64_t tile = item / (s.n_kv_heads * head_blocks);
       const int kv_head = static_cast<int>(item / head_blocks % s.n_kv_heads);
@@ -125,23 +110,72 @@ void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache
             for (int d = 0; d < head_dim; ++d) acc[r][g][d] = 0;
           }
         }
-        for (Pos j = 0; j <= max_pos;) {
-          const int slot = j % s.page_size;
-          const int n = static_cast<int>(std::min<Pos>({max_pos + 1 - j, s.page_size - slot, kChunkSlots}));
-          const uint64_t off = SlotOffset(s, layer, PageOf(batch, seq, j, s.page_size), kv_head, slot);
-          kernels.f16_keys_to_columns(k_base + off, n, head_dim, keys_t);
-          kernels.f16_to_f32(v_base + off, values, static_cast<int64_t>(n) * head_dim);
+        // The chunks of [j0, j1) in order: fn(first position, count, offset of its slots).
+        auto for_each_chunk = [&](Pos j0, Pos j1, auto&& fn) {
+          for (Pos j = j0; j < j1;) {
+            const int slot = j % s.page_size;
+            const int n =
+                static_cast<int>(std::min<Pos>({j1 - j, s.page_size - slot, kChunkSlots}));
+            fn(j, n, SlotOffset(s, layer, PageOf(batch, seq, j, s.page_size), kv_head, slot));
+            j += n;
+          }
+        };
+        // The memory behind a chunk's slots, asked for ahead of its use (the keys one block
+        // ahead, the values one pass ahead): at long contexts they stream from memory in
+        // pieces of a few KiB, too short for the hardware prefetchers to get going. Worth
+        // about 5 % at 2 threads, when both cores compete for the memory (attention_bench).
+        auto prefetch = [&](const uint16_t* base, Pos j, int n) {
+          const auto* p = reinterpret_cast<const char*>(
+              base +
+              SlotOffset(s, layer, PageOf(batch, seq, j, s.page_size), kv_head, j % s.page_size));
+          const int64_t bytes = static_cast<int64_t>(n) * head_dim * sizeof(uint16_t);
+          for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b, 0, 2);
+        };
+        for (Pos j0 = 0; j0 <= max_pos; j0 += kBlockSlots) {
+          const Pos j1 = std::min<Pos>(j0 + kBlockSlots, max_pos + 1);
+          const Pos next_end = std::min<Pos>(j1 + kBlockSlots, max_pos + 1);
+          for_each_chunk(j0, j1, [&](Pos j, int n, uint64_t off) {
+            prefetch(v_base, j, n);  // read in this block's second pass
+            if (j + kBlockSlots < next_end) {
+              prefetch(k_base, j + kBlockSlots, std::min<int>(n, next_end - j - kBlockSlots));
+            }
+            for (int64_t t = first; t < last; ++t) {
+              if (batch.positions[t] < j) continue;  // this token's positions are all done
+              kernels.dot_keys(q.row(t) + first_head * head_dim, heads, head_dim, k_base + off, n,
+                               head_dim, weights[t - first][0] + (j - j0), kWeightsStride);
+            }
+          });
           for (int64_t t = first; t < last; ++t) {
             const Pos pos = batch.positions[t];
-            if (pos < j) continue;  // this token's positions are all done
-            const int n_t = static_cast<int>(std::min<Pos>(n, pos + 1 - j));
+            if (pos < j0) continue;
+            const int n_t = static_cast<int>(std::min<Pos>(j1, pos + 1) - j0);
             const int64_t r = t - first;
             for (int g = 0; g < heads; ++g) {
-              AddChunk(kernels, q.row(t) + (first_head + g) * head_dim, keys_t, values, n_t,
-                       head_dim, scale, running_max[r][g], denominator[r][g], acc[r][g]);
+              float* w = weights[r][g];
+              float block_max = -std::numeric_limits<float>::infinity();
+              for (int i = 0; i < n_t; ++i) {
+                w[i] *= scale;
+                block_max = std::max(block_max, w[i]);
+              }
+              if (block_max > running_max[r][g]) {
+                // Rescale what was accumulated under the old maximum.
+                const float correction = std::exp(running_max[r][g] - block_max);
+                denominator[r][g] *= correction;
+                kernels.scale(correction, acc[r][g], head_dim);
+                running_max[r][g] = block_max;
+              }
+              denominator[r][g] += kernels.exp_shifted(w, running_max[r][g], n_t);
             }
           }
-          j += n;
+          for_each_chunk(j0, j1, [&](Pos j, int n, uint64_t off) {
+            for (int64_t t = first; t < last; ++t) {
+              const Pos pos = batch.positions[t];
+              if (pos < j) continue;
+              const int n_t = static_cast<int>(std::min<Pos>(n, pos + 1 - j));
+              kernels.axpy_f16_rows(weights[t - first][0] + (j - j0), heads, kWeightsStride,
+                                    v_base + off, n_t, head_dim, acc[t - first][0], kMaxHeadDim);
+            }
+          });
         }
         for (int64_t t = first; t < last; ++t) {
           for (int g = 0; g < heads; ++g) {

@@ -12,9 +12,9 @@ void StoreKv(ThreadPool& pool, const CpuKernels& kernels, KvCache& cache, int la
 
 // One pass per (tile of up to 8 rows, kv_head) serving the query heads of its group (up
 // to 8 per pass) and the rows of one sequence in the tile (prompt-sized steps only), with
-// an online softmax per (row, head) over chunks of up to 16 positions: no score matrix,
-// stack scratch only, exact up to f32 rounding; each (row, head)'s result is the same
-// whatever the grouping and tiling.
+// an online softmax per (row, head) over blocks of 128 positions, each visited in chunks
+// of up to 16: no score matrix, stack scratch only, exact up to f32 rounding; each
+// (row, head)'s result is the same whatever the grouping and tiling.
 void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache, int layer, int n_heads,
                const Activations& q, const AttentionBatch& batch, const Activations& out);
 

@@ -7,6 +7,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "runtime/backend/backend.h"
 #include "runtime/backend/cpu/cpu_kernels.h"
 #include "runtime/backend/cpu/quant_matmul.h"
@@ -93,6 +95,9 @@ class CpuBackend final : public Backend {
   std::vector<float> scratch_;  // [threads][max_cols] dequantized weight rows
   std::vector<uint8_t> row_scratch_;  // [threads][Q6_K bytes of max_cols] de-interleaved rows
   std::vector<HugePageBuffer> owned_;  // repacked weights
+  // Allocations of at least a huge page (KV caches), by address: Free unmaps them.
+  absl::Mutex large_mutex_;
+  absl::flat_hash_map<const void*, HugePageBuffer> large_ ABSL_GUARDED_BY(large_mutex_);
   std::unordered_map<const void*, int64_t> x16_rows_;  // repacked data -> interleaved rows
   int64_t onednn_min_tokens_ = 0;
   std::unique_ptr<cpu::OnednnMatmul> onednn_;  // created by SetOnednnMinTokens

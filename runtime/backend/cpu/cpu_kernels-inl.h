@@ -329,137 +329,7 @@ void Scale(float a, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] *= a;
 }
 
-// Four partial sums over d (d mod 4), each a vector of the kDotColumns columns: four
-// independent multiply-add chains, added in a fixed order. Written lane by lane over j
-// so that the compiler vectorizes across the columns.
-void DotColumns(const float* x, const float* columns, int64_t n, float* out) {
-  float acc0[kDotColumns] = {}, acc1[kDotColumns] = {}, acc2[kDotColumns] = {}, acc3[kDotColumns] = {};
-  int64_t d = 0;
-  for (; d + 4 <= n; d += 4) {
-    const float x0 = x[d], x1 = x[d + 1], x2 = x[d + 2], x3 = x[d + 3];
-    const float* c = columns + d * kDotColumns;
-    for (int j = 0; j < kDotColumns; ++j) {
-      acc0[j] += x0 * c[j];
-      acc1[j] += x1 * c[kDotColumns + j];
-      acc2[j] += x2 * c[2 * kDotColumns + j];
-      acc3[j] += x3 * c[3 * kDotColumns + j];
-    }
-  }
-  for (; d < n; ++d) {
-    for (int j = 0; j < kDotColumns; ++j) acc0[j] += x[d] * columns[d * kDotColumns + j];
-  }
-  for (int j = 0; j < kDotColumns; ++j) out[j] = (acc0[j] + acc1[j]) + (acc2[j] + acc3[j]);
-}
-
-#if defined(__AVX512F__)
-// Transposes the 16 x 16 floats of r in place (r[i] lane d becomes r[d] lane i): pairs
-// within 128-bit lanes, then quads, then the 128-bit lanes across registers.
-static_assert(kDotColumns == 16);
-inline void Transpose16x16(__m512 (&r)[16]) {
-  __m512 t[16];
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; ++i) {
-    r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-  }
-  for (int h = 0; h < 2; ++h) {
-    for (int k = 0; k < 4; ++k) {
-      t[8 * h + k] = _mm512_shuffle_f32x4(r[8 * h + k], r[8 * h + 4 + k], 0x88);
-      t[8 * h + 4 + k] = _mm512_shuffle_f32x4(r[8 * h + k], r[8 * h + 4 + k], 0xdd);
-    }
-  }
-  for (int k = 0; k < 8; ++k) {
-    r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88);
-    r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xdd);
-  }
-}
-#elif SMOLLM_CPU_KERNELS_AVX2
-// Transposes the 8 x 8 floats of r in place, the same three steps on 256-bit registers.
-inline void Transpose8x8(__m256 (&r)[8]) {
-  __m256 t[8];
-  for (int i = 0; i < 4; ++i) {
-    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  __m256 u[8];  // u[k], u[4 + k]: rows 0-3, 4-7 of columns k (low half) and k + 4 (high)
-  for (int i = 0; i < 2; ++i) {
-    u[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-    u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-    u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-    u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-  }
-  for (int k = 0; k < 4; ++k) {
-    r[k] = _mm256_permute2f128_ps(u[k], u[4 + k], 0x20);
-    r[4 + k] = _mm256_permute2f128_ps(u[k], u[4 + k], 0x31);
-  }
-}
-#endif
-
-// On AVX-512, 16 dims at a time: 16 converted key slices (zero past n) transposed in
-// registers; the scalar loop's strided stores cost more than the attention's arithmetic
-// at long contexts. On AVX2, 8 dims of 8 keys at a time (the scalar loop was a tenth of
-// a SmolLM2-135M decode step there).
-void F16KeysToColumns(const uint16_t* keys, int n, int64_t head_dim, float* columns) {
-#if defined(__AVX512F__)
-  if (head_dim % 16 == 0) {
-    for (int64_t d0 = 0; d0 < head_dim; d0 += 16) {
-      __m512 r[16];
-      for (int i = 0; i < 16; ++i) {
-        r[i] = i < n ? _mm512_cvtph_ps(_mm256_loadu_si256(
-                           reinterpret_cast<const __m256i*>(keys + i * head_dim + d0)))
-                     : _mm512_setzero_ps();
-      }
-      Transpose16x16(r);
-      for (int d = 0; d < 16; ++d) _mm512_storeu_ps(columns + (d0 + d) * kDotColumns, r[d]);
-    }
-    return;
-  }
-#elif SMOLLM_CPU_KERNELS_AVX2
-  if (head_dim % 8 == 0) {
-    for (int64_t d0 = 0; d0 < head_dim; d0 += 8) {
-      for (int i0 = 0; i0 < kDotColumns; i0 += 8) {
-        __m256 r[8];
-        for (int i = 0; i < 8; ++i) {
-          r[i] = i0 + i < n ? _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
-                                  keys + (i0 + i) * head_dim + d0)))
-                            : _mm256_setzero_ps();
-        }
-        Transpose8x8(r);
-        for (int d = 0; d < 8; ++d) _mm256_storeu_ps(columns + (d0 + d) * kDotColumns + i0, r[d]);
-      }
-    }
-    return;
-  }
-#endif
-  for (int64_t d = 0; d < head_dim; ++d) {
-    for (int i = 0; i < kDotColumns; ++i) {
-      columns[d * kDotColumns + i] = i < n ? Fp16ToFp32(keys[i * head_dim + d]) : 0.0f;
-    }
-  }
-}
-
-// y[i] += a[0] * rows[i] + a[1] * rows[n + i] + ..., in that order for every i, with a
-// block of y held in registers over all the rows instead of stored back after each.
-void AxpyRows(const float* a, const float* rows, int64_t n_rows, int64_t n, float* y) {
-  constexpr int64_t kBlock = 64;
-  int64_t i = 0;
-  for (; i + kBlock <= n; i += kBlock) {
-    float acc[kBlock];
-    for (int64_t l = 0; l < kBlock; ++l) acc[l] = y[i + l];
-    for (int64_t j = 0; j < n_rows; ++j) {
-      for (int64_t l = 0; l < kBlock; ++l) acc[l] += a[j] * rows[j * n + i + l];
-    }
-    for (int64_t l = 0; l < kBlock; ++l) y[i + l] = acc[l];
-  }
-  for (; i < n; ++i) {
-    for (int64_t j = 0; j < n_rows; ++j) y[i] += a[j] * rows[j * n + i];
-  }
-}
+#include "runtime/backend/cpu/attention_kernels-inl.h"
 
 // exp(x) by runtime/core/exp_polynomial.h (as ExpNonPositive in
 // runtime/sampling/row_kernels.h, which covers x <= 0 only), 2^n put straight into the
@@ -490,21 +360,30 @@ void SiluMul(const float* gate, const float* up, float* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + ExpPoly(-gate[i])) * up[i];
 }
 
+// The sum in kExpSumLanes lanes (lane l adds x[l], x[l + 16], ... in order), then the
+// lanes pairwise: a fixed order that vectorises, where one running sum was a chain of
+// dependent adds as long as the block.
 float ExpShifted(float* x, float shift, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = ExpPoly(x[i] - shift);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n; ++i) sum += x[i];
-  return sum;
+  float lanes[kExpSumLanes] = {};
+  int64_t i = 0;
+  for (; i + kExpSumLanes <= n; i += kExpSumLanes) {
+    for (int l = 0; l < kExpSumLanes; ++l) lanes[l] += x[i + l];
+  }
+  for (int l = 0; i + l < n; ++l) lanes[l] += x[i + l];
+  for (int step = kExpSumLanes / 2; step > 0; step /= 2) {
+    for (int l = 0; l < step; ++l) lanes[l] += lanes[l + step];
+  }
+  return lanes[0];
 }
 
 }  // namespace
 
 const CpuKernels& Kernels() {
-  static const CpuKernels kernels{SMOLLM_CPU_ISA,   RowDequantizer, Dot,
-                                  Scale,            DotColumns,     F16KeysToColumns,
-                                  AxpyRows,         SiluMul,        ExpShifted,
-                                  F16ToF32,         F32ToF16,       QuantMatVecFor,
-                                  QuantizeActivations,              X16MatVec};
+  static const CpuKernels kernels{
+      SMOLLM_CPU_ISA, RowDequantizer, Dot,      Scale,    DotKeys,        AxpyF16Rows,
+      SiluMul,        ExpShifted,     F16ToF32, F32ToF16, QuantMatVecFor, QuantizeActivations,
+      X16MatVec};
   return kernels;
 }
 

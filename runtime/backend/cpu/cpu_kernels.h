@@ -12,8 +12,10 @@ namespace smollm::runtime::cpu {
 // Writes `n` floats (a whole number of blocks) dequantized from `src` to `dst`.
 using DequantizeRowFn = void (*)(const uint8_t* src, float* dst, int64_t n);
 
-// Columns of dot_columns (the attention's keys per chunk).
-inline constexpr int kDotColumns = 16;
+// Keys per dot_keys call (the attention's chunk of positions).
+inline constexpr int kKeyChunk = 16;
+// Lanes of exp_shifted's sum.
+inline constexpr int kExpSumLanes = 16;
 
 struct CpuKernels {
   CpuIsa isa;
@@ -21,23 +23,23 @@ struct CpuKernels {
   DequantizeRowFn (*row_dequantizer)(GgmlType type);
   float (*dot)(const float* a, const float* b, int64_t n);         // sum a[i] * b[i]
   void (*scale)(float a, float* y, int64_t n);                     // y *= a
-  // out[j] = sum over d < n of x[d] * columns[d * kDotColumns + j], for all j <
-  // kDotColumns: one query against a chunk of keys stored transposed, so that the 16
-  // scores come out of one vector per step without a horizontal sum per key.
-  void (*dot_columns)(const float* x, const float* columns, int64_t n, float* out);
-  // columns[d * kDotColumns + i] = key i's element d converted from f16 for i < n, 0 for
-  // n <= i < kDotColumns, d < head_dim: a chunk of n <= kDotColumns f16 key vectors
-  // (head_dim apart at `keys`) as dot_columns' columns.
-  void (*f16_keys_to_columns)(const uint16_t* keys, int n, int64_t head_dim, float* columns);
-  // y += sum over j < n_rows of a[j] * (rows + j * n).
-  void (*axpy_rows)(const float* a, const float* rows, int64_t n_rows, int64_t n, float* y);
+  // out[g * out_stride + i] = sum over d < head_dim of q[g * q_stride + d] * key i's
+  // element d, for g < n_q (query heads) and i < kKeyChunk: a chunk of n <= kKeyChunk f16
+  // key vectors (head_dim apart at `keys`), 0 for n <= i. The attention's scores.
+  void (*dot_keys)(const float* q, int n_q, int64_t q_stride, const uint16_t* keys, int n,
+                   int64_t head_dim, float* out, int64_t out_stride);
+  // y[g * y_stride + i] += sum over j < n_rows of a[g * a_stride + j] * rows[j * n + i]
+  // (f16), for g < n_a and i < n, added in j order: the attention's weighted values.
+  void (*axpy_f16_rows)(const float* a, int n_a, int64_t a_stride, const uint16_t* rows, int n_rows,
+                        int64_t n, float* y, int64_t y_stride);
   // out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)): the SwiGLU feed-forward's
   // gate. exp is a polynomial within 2 float ulp of std::exp, so that the loop vectorises
   // (a call into libm per element made this a few percent of a decode step and more of a
   // prompt's). `out` may be `gate` or `up`.
   void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n);
   // x[i] = exp(x[i] - shift) with the same exp as silu_mul; returns their sum, added in
-  // index order (the attention's softmax weights of one chunk).
+  // kExpSumLanes lanes (lane l: x[l], x[l + kExpSumLanes], ... in index order), then lane
+  // l + 8 into l, l + 4 into l, l + 2, l + 1 (the attention's softmax weights of a block).
   float (*exp_shifted)(float* x, float shift, int64_t n);
   void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);  // KV pages
   void (*f32_to_f16)(const float* src, uint16_t* dst, int64_t n);

@@ -170,6 +170,34 @@ TEST_P(CpuAttention, LargePagesSplitIntoChunks) {
   s.ExpectReference(n_heads, q, pos, s.Attend(backend, n_heads, q, pos));
 }
 
+// Contexts of several softmax blocks (128 positions each) over pages of 40 slots, so that
+// chunks end at page, chunk and block edges: a prompt of 300 queries (tiles of rows)
+// matches the reference, and rows on and around block edges are bit for bit what they
+// give alone in a step of their own.
+TEST_P(CpuAttention, LongContextsSpanSeveralSoftmaxBlocks) {
+  if (!cpu::CpuSupports(GetParam())) GTEST_SKIP() << "CPU lacks this ISA";
+  ThreadPool pool(2);
+  CpuBackend backend(pool, 1024, cpu::KernelsFor(GetParam()));
+  const int n_heads = 4, head_dim = 64, len = 300;
+  std::vector<int32_t> pages(8);
+  std::iota(pages.begin(), pages.end(), 0);
+  std::shuffle(pages.begin(), pages.end(), std::mt19937(17));
+  OneSequence s(backend, /*n_kv_heads=*/2, head_dim, /*page_size=*/40, len, pages, 13);
+  std::vector<Pos> pos(len);
+  std::iota(pos.begin(), pos.end(), 0);
+  const int q_dim = n_heads * head_dim;
+  const std::vector<float> q = RandomFloats(len * q_dim, 14, 3.0f);  // peaked
+  const std::vector<float> out = s.Attend(backend, n_heads, q, pos);
+  s.ExpectReference(n_heads, q, pos, out);
+  for (Pos p : {0, 119, 127, 128, 129, 255, 256, 299}) {
+    const std::vector<float> q1(q.begin() + p * q_dim, q.begin() + (p + 1) * q_dim);
+    const std::vector<float> out1 = s.Attend(backend, n_heads, q1, {p});
+    for (int i = 0; i < q_dim; ++i) {
+      ASSERT_EQ(out1[i], out[p * q_dim + i]) << "position " << p << " at " << i;
+    }
+  }
+}
+
 // A group of 10 query heads per kv_head takes two passes over the chunks (8 heads, then
 // 2); every head matches the reference, and a head's output is bit for bit the same
 // when the other heads of its group ask different queries.

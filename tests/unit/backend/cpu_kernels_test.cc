@@ -78,55 +78,92 @@ TEST_P(CpuKernelsTest, DequantizersMatchReferenceBitForBit) {
   EXPECT_EQ(kernels.row_dequantizer(GgmlType::kQ2_K), nullptr);
 }
 
-// The attention's chunk kernels against plain sums: a query against keys stored
-// transposed (kDotColumns per step), and a weighted sum of value rows into y.
-TEST_P(CpuKernelsTest, AttentionChunkKernelsMatchPlainSums) {
+std::vector<uint16_t> RandomHalves(size_t n, std::mt19937& rng) {
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<uint16_t> h(n);
+  for (uint16_t& v : h) v = Fp32ToFp16(dist(rng));
+  return h;
+}
+
+// The attention's scores: several query heads (rows q_stride apart) against a chunk of
+// n f16 keys, into rows out_stride apart; positions n.. of each row come out 0. Head
+// sizes that take the vector paths and ones that do not (36, 72 on AVX-512).
+TEST_P(CpuKernelsTest, DotKeysMatchesPlainSums) {
   const cpu::CpuKernels& kernels = cpu::KernelsFor(GetParam());
   std::mt19937 rng(17);
   std::normal_distribution<float> dist(0.0f, 1.0f);
-  for (int64_t n : {1, 7, 64, 130}) {
-    std::vector<float> x(n), columns(n * cpu::kDotColumns);
-    for (float& v : x) v = dist(rng);
-    for (float& v : columns) v = dist(rng);
-    std::vector<float> out(cpu::kDotColumns, NAN);
-    kernels.dot_columns(x.data(), columns.data(), n, out.data());
-    for (int j = 0; j < cpu::kDotColumns; ++j) {
-      double want = 0;
-      for (int64_t d = 0; d < n; ++d) want += double(x[d]) * columns[d * cpu::kDotColumns + j];
-      ASSERT_NEAR(out[j], want, 1e-4 * (1 + std::abs(want))) << n << " " << j;
-    }
-    for (int64_t n_rows : {1, 5, 16}) {
-      std::vector<float> a(n_rows), rows(n_rows * n), y(n);
-      for (float& v : a) v = dist(rng);
-      for (float& v : rows) v = dist(rng);
-      for (float& v : y) v = dist(rng);
-      std::vector<float> got = y;
-      kernels.axpy_rows(a.data(), rows.data(), n_rows, n, got.data());
-      for (int64_t i = 0; i < n; ++i) {
-        double want = y[i];
-        for (int64_t j = 0; j < n_rows; ++j) want += double(a[j]) * rows[j * n + i];
-        ASSERT_NEAR(got[i], want, 1e-4 * (1 + std::abs(want))) << n << " " << n_rows << " " << i;
+  for (int64_t head_dim : {8, 16, 36, 64, 72, 128}) {
+    for (int n_q : {1, 3, 4}) {
+      for (int n : {1, 5, 8, 9, 16}) {
+        const int64_t q_stride = head_dim + 3, out_stride = cpu::kKeyChunk + 5;
+        std::vector<float> q(n_q * q_stride);
+        for (float& v : q) v = dist(rng);
+        const std::vector<uint16_t> keys = RandomHalves(n * head_dim, rng);
+        std::vector<float> out(n_q * out_stride, NAN);
+        kernels.dot_keys(q.data(), n_q, q_stride, keys.data(), n, head_dim, out.data(), out_stride);
+        for (int g = 0; g < n_q; ++g) {
+          for (int i = 0; i < cpu::kKeyChunk; ++i) {
+            double want = 0;
+            for (int64_t d = 0; i < n && d < head_dim; ++d) {
+              want += double(q[g * q_stride + d]) * Fp16ToFp32(keys[i * head_dim + d]);
+            }
+            ASSERT_NEAR(out[g * out_stride + i], want, 1e-5 * (1 + std::abs(want)))
+                << "head_dim " << head_dim << " head " << g << " of " << n_q << " key " << i
+                << " of " << n;
+          }
+          for (int64_t i = cpu::kKeyChunk; i < out_stride; ++i) {
+            ASSERT_TRUE(std::isnan(out[g * out_stride + i]));
+          }
+        }
+        // Each head's scores are its own: the same head alone gives the same bits.
+        std::vector<float> alone(cpu::kKeyChunk);
+        kernels.dot_keys(&q[(n_q - 1) * q_stride], 1, q_stride, keys.data(), n, head_dim,
+                         alone.data(), cpu::kKeyChunk);
+        for (int i = 0; i < cpu::kKeyChunk; ++i) {
+          ASSERT_EQ(alone[i], out[(n_q - 1) * out_stride + i]);
+        }
       }
     }
   }
 }
 
-TEST_P(CpuKernelsTest, F16KeysToColumnsTransposesAndZeroPads) {
+// The attention's weighted values: several heads' weights (a_stride apart) times n_rows
+// f16 value rows, added into each head's y (y_stride apart) in row order.
+TEST_P(CpuKernelsTest, AxpyF16RowsMatchesPlainSums) {
   const cpu::CpuKernels& kernels = cpu::KernelsFor(GetParam());
-  std::mt19937 rng(23);
+  std::mt19937 rng(19);
   std::normal_distribution<float> dist(0.0f, 1.0f);
-  for (int64_t head_dim : {8, 16, 64, 72, 128, 36}) {
-    for (int n : {1, 5, 8, 9, 15, 16}) {
-      std::vector<uint16_t> keys(n * head_dim);
-      for (uint16_t& h : keys) h = Fp32ToFp16(dist(rng));
-      std::vector<float> columns(head_dim * cpu::kDotColumns, NAN);
-      kernels.f16_keys_to_columns(keys.data(), n, head_dim, columns.data());
-      for (int64_t d = 0; d < head_dim; ++d) {
-        for (int i = 0; i < cpu::kDotColumns; ++i) {
-          const float want = i < n ? Fp16ToFp32(keys[i * head_dim + d]) : 0.0f;
-          ASSERT_EQ(columns[d * cpu::kDotColumns + i], want)
-              << "head_dim " << head_dim << " n " << n << " d " << d << " key " << i;
+  for (int64_t n : {8, 16, 36, 64, 72, 128, 144}) {
+    for (int n_a : {1, 2, 3, 4, 5, 8}) {
+      for (int n_rows : {1, 5, 16}) {
+        const int64_t a_stride = 21, y_stride = n + 7;
+        std::vector<float> a(n_a * a_stride), y(n_a * y_stride);
+        for (float& v : a) v = dist(rng);
+        for (float& v : y) v = dist(rng);
+        const std::vector<uint16_t> rows = RandomHalves(n_rows * n, rng);
+        std::vector<float> got = y;
+        kernels.axpy_f16_rows(a.data(), n_a, a_stride, rows.data(), n_rows, n, got.data(),
+                              y_stride);
+        for (int g = 0; g < n_a; ++g) {
+          for (int64_t i = 0; i < y_stride; ++i) {
+            if (i >= n) {
+              ASSERT_EQ(got[g * y_stride + i], y[g * y_stride + i]);  // untouched
+              continue;
+            }
+            double want = y[g * y_stride + i];
+            for (int j = 0; j < n_rows; ++j) {
+              want += double(a[g * a_stride + j]) * Fp16ToFp32(rows[j * n + i]);
+            }
+            ASSERT_NEAR(got[g * y_stride + i], want, 1e-5 * (1 + std::abs(want)))
+                << "n " << n << " head " << g << " of " << n_a << " rows " << n_rows << " at " << i;
+          }
         }
+        // The last head alone gives the same bits.
+        std::vector<float> alone(y.begin() + (n_a - 1) * y_stride,
+                                 y.begin() + (n_a - 1) * y_stride + n);
+        kernels.axpy_f16_rows(&a[(n_a - 1) * a_stride], 1, a_stride, rows.data(), n_rows, n,
+                              alone.data(), n);
+        for (int64_t i = 0; i < n; ++i) ASSERT_EQ(alone[i], got[(n_a - 1) * y_stride + i]);
       }
     }
   }
@@ -181,19 +218,22 @@ TEST_P(CpuKernelsTest, SiluMulAndExpMatchLibmWithinTwoUlp) {
           << "gate " << gate[i] << " up " << up[i];
     }
   }
-  // The attention's softmax weights: the same exp, and their sum in index order.
+  // The attention's softmax weights: the same exp, and their sum in its fixed lane order.
   std::vector<float> scores(40);
   for (float& v : scores) v = dist(rng);
   std::vector<float> weights = scores;
   const float shift = 3.5f;
   const float sum = kernels.exp_shifted(weights.data(), shift, 40);
-  float expected_sum = 0.0f;
+  float lanes[cpu::kExpSumLanes] = {};
   for (int i = 0; i < 40; ++i) {
     const double expected = std::exp(double(scores[i] - shift));  // the float difference
     ASSERT_NEAR(weights[i], expected, 4e-7 * expected + 1e-30) << "score " << scores[i];
-    expected_sum += weights[i];
+    lanes[i % cpu::kExpSumLanes] += weights[i];
   }
-  EXPECT_EQ(sum, expected_sum);
+  for (int step = cpu::kExpSumLanes / 2; step > 0; step /= 2) {
+    for (int l = 0; l < step; ++l) lanes[l] += lanes[l + step];
+  }
+  EXPECT_EQ(sum, lanes[0]);
   // In place, as the backend may call it.
   std::vector<float> gate = {-3.0f, 0.5f, 7.25f}, up = {2.0f, -1.0f, 0.125f}, out(3);
   kernels.silu_mul(gate.data(), up.data(), out.data(), 3);
