@@ -12,6 +12,8 @@
 //        logits of its last token; timed from the call to the logits.
 //   tgN: a 16-token prompt (untimed), then N decode steps of one token each, every token
 //        the argmax of the previous step's logits; timed over the N steps.
+//   tgN@D: the same after a D-token prompt (in steps of the engine's step limit): decode
+//        at a context of D tokens, where attention reads D positions of KV per layer.
 // A test repeats until it has run --min-seconds (at least once): the figure is tokens over
 // the summed time. Reply: {"test":"pp512","tokens":1024,"seconds":..,"cpu_seconds":..,
 // "runs":2} (cpu_seconds: the process's, all threads, over the timed spans), or
@@ -32,6 +34,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "runtime/backend/cpu/cpu_backend.h"
 #include "runtime/backend/cpu/cpu_features.h"
 #include "runtime/core/status.h"
@@ -165,18 +168,23 @@ class Runner {
     return timer.Elapsed();
   }
 
-  // Wall and CPU seconds of N greedy decode steps after an untimed 16-token prompt.
-  absl::StatusOr<Timing> Decode(int n) {
-    if (n < 1 || kTgPromptTokens + n > flags_.ctx) {
-      return absl::InvalidArgumentError(absl::StrCat("tg", n, ": 16 + ", n, " tokens exceed --ctx ",
-                                                     flags_.ctx));
+  // Wall and CPU seconds of N greedy decode steps after an untimed `depth`-token prompt.
+  absl::StatusOr<Timing> Decode(int n, int depth) {
+    if (n < 1 || depth < 1 || int64_t{depth} + n > flags_.ctx) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tg", n, "@", depth, ": N and the prompt of ", depth,
+                       " tokens must be at least 1 and add up to at most --ctx ", flags_.ctx));
     }
-    RETURN_IF_ERROR(Step(Prompt(kTgPromptTokens), 0));
+    const std::vector<TokenId> prompt = Prompt(depth);
+    for (int first = 0; first < depth; first += max_tokens_) {
+      const int count = std::min(max_tokens_, depth - first);
+      RETURN_IF_ERROR(Step({prompt.data() + first, static_cast<size_t>(count)}, first));
+    }
     const Timer timer;
     for (int i = 0; i < n; ++i) {
       const TokenId next = static_cast<TokenId>(
           std::max_element(logits_.begin(), logits_.end()) - logits_.begin());
-      RETURN_IF_ERROR(Step({&next, 1}, kTgPromptTokens + i));
+      RETURN_IF_ERROR(Step({&next, 1}, depth + i));
     }
     return timer.Elapsed();
   }
@@ -220,15 +228,19 @@ std::string JsonString(const std::string& s) {
 
 // Runs one test line until min_seconds have passed; the JSON reply.
 std::string RunTest(Runner& runner, const std::string& test, double min_seconds) {
-  int n = 0;
+  int n = 0, depth = kTgPromptTokens;
   const bool pp = absl::StartsWith(test, "pp"), tg = absl::StartsWith(test, "tg");
-  if ((!pp && !tg) || !absl::SimpleAtoi(test.substr(2), &n)) {
-    return absl::StrCat("{\"test\":", JsonString(test), ",\"error\":\"tests are ppN or tgN\"}");
+  const std::vector<std::string> parts =
+      absl::StrSplit(test.substr(std::min<size_t>(2, test.size())), '@');
+  if ((!pp && !tg) || parts.size() > (tg ? 2u : 1u) || !absl::SimpleAtoi(parts[0], &n) ||
+      (parts.size() == 2 && !absl::SimpleAtoi(parts[1], &depth))) {
+    return absl::StrCat("{\"test\":", JsonString(test),
+                        ",\"error\":\"tests are ppN, tgN or tgN@DEPTH\"}");
   }
   Timing total;
   int runs = 0;
   do {
-    absl::StatusOr<Timing> s = pp ? runner.Prefill(n) : runner.Decode(n);
+    absl::StatusOr<Timing> s = pp ? runner.Prefill(n) : runner.Decode(n, depth);
     if (!s.ok()) {
       return absl::StrCat("{\"test\":", JsonString(test), ",\"error\":",
                           JsonString(std::string(s.status().message())), "}");

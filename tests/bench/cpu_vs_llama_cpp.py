@@ -17,6 +17,9 @@ between levels from one minute to the next).
         parameters except n_ctx, n_batch = n_ubatch = 512 and the thread count.
   ppN: one N-token prompt from position 0 in one batch, logits of the last token.
   tg128: a 16-token prompt (untimed), then 128 greedy decode steps of one token, timed.
+  tgN@D (with --depth D): the same after a D-token prompt (untimed, in batches of 512):
+        N decode steps (--depth-steps, default 64) at a context of D tokens, where each
+        step's attention reads D positions of keys and values per layer.
 Each test repeats within a round until it has run --min-seconds.
 Both sides hold a --ctx (default 4096) token context: our KV pages are written once at
 start, llama.cpp clears its KV buffer at creation, so peak RSS counts a full context.
@@ -62,8 +65,14 @@ import sys
 import tempfile
 import time
 
-TESTS = ("pp128", "pp512", "tg128")
+TESTS = ("pp128", "pp512", "tg128")  # and tgN@D per --depth, added in main()
 TG_PROMPT = 16
+
+
+def parse_test(test):
+    """ppN, tgN or tgN@D: (kind, N, prompt tokens before a tg test's timed steps)."""
+    n, _, depth = test[2:].partition("@")
+    return test[:2], int(n), int(depth) if depth else TG_PROMPT
 MODELS_DIR = os.path.expanduser("~/.cache/smollm-serve/models")
 Q4_1_135M = os.path.join(MODELS_DIR, "SmolLM2-135M-Instruct.Q4_1.gguf")
 Q4_K_M_135M = os.path.join(MODELS_DIR, "SmolLM2-135M-Instruct.Q4_K_M-from-Q4_1.gguf")
@@ -124,14 +133,16 @@ def llama_worker(model, threads, ctx, min_seconds):
 
     def once(test):
         """Wall and process CPU seconds of one run of `test`."""
-        n = int(test[2:])
+        kind, n, depth = parse_test(test)
         l.llama_memory_clear(mem, True)
-        if test.startswith("tg"):
-            decode(prompt(TG_PROMPT))
+        if kind == "tg":
+            tokens = prompt(depth)
+            for first in range(0, depth, 512):  # at most n_batch tokens a call
+                decode(tokens[first:first + 512])
         t, cpu = time.perf_counter(), time.process_time()
-        if test.startswith("pp"):
+        if kind == "pp":
             decode(prompt(n))
-        for _ in range(n if test.startswith("tg") else 0):
+        for _ in range(n if kind == "tg" else 0):
             logits = np.ctypeslib.as_array(l.llama_get_logits_ith(lctx, -1), shape=(n_vocab,))
             decode([int(logits.argmax())])
         return time.perf_counter() - t, time.process_time() - cpu
@@ -148,7 +159,7 @@ def llama_worker(model, threads, ctx, min_seconds):
         while runs == 0 or seconds < min_seconds:
             wall, used = once(test)
             seconds, cpu, runs = seconds + wall, cpu + used, runs + 1
-        print(json.dumps({"test": test, "tokens": int(test[2:]) * runs, "seconds": seconds,
+        print(json.dumps({"test": test, "tokens": parse_test(test)[1] * runs, "seconds": seconds,
                           "cpu_seconds": cpu, "runs": runs}), flush=True)
     l.llama_free(lctx)
     l.llama_model_free(lm)
@@ -400,12 +411,18 @@ def main():
     parser.add_argument("--llama-avx2-python",
                         help="a python whose llama-cpp-python is built for AVX2 alone: "
                              "llama.cpp's side of the --isa avx2 table")
+    parser.add_argument("--depth", type=int, nargs="*", default=[],
+                        help="also decode at these contexts (tokens of prompt first)")
+    parser.add_argument("--depth-steps", type=int, default=64,
+                        help="decode steps timed at each --depth")
     parser.add_argument("--membw-mib", type=int, default=1024)
     parser.add_argument("--json", help="write every raw sample here")
     parser.add_argument("--llama-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.llama_worker:
         return llama_worker(args.model[0], args.threads[0], args.ctx, args.min_seconds)
+    global TESTS
+    TESTS += tuple(f"tg{args.depth_steps}@{d}" for d in args.depth)
     args.model = args.model or [Q4_K_M_135M, MODEL_3B]
     if Q4_K_M_135M in args.model:
         make_135m_q4km()
