@@ -43,8 +43,8 @@ bool CpuBackend::SupportsWeightType(GgmlType type) const {
 absl::StatusOr<DeviceBuffer> CpuBackend::Allocate(uint64_t bytes) {
   if (bytes >= HugePageBuffer::kHugePageBytes) {
     // A KV cache: at long contexts a decode step reads a few KiB from each of thousands of
-    // pages, and on 4 KiB pages nearly every read missed the TLB (SmolLM2-135M at 2k
-    // positions spent most of its attention waiting on the first load of each page).
+    // pages, and on 4 KiB pages nearly every one of those reads walks the page tables; on
+    // 2 MiB pages (as the repacked weights) it does not.
     ASSIGN_OR_RETURN(HugePageBuffer buffer, HugePageBuffer::Allocate(bytes));
     void* data = buffer.data();
     absl::MutexLock lock(&large_mutex_);

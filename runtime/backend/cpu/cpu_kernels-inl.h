@@ -176,14 +176,6 @@ void DequantizeQ6_K(const uint8_t* src, float* dst, int64_t n) {
   }
 }
 
-void F16ToF32(const uint16_t* src, float* dst, int64_t n) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
-  }
-  for (; i < n; ++i) dst[i] = Fp16ToFp32(src[i]);
-}
-
 #else  // portable versions
 float LoadF16(const uint8_t* p) {
   uint16_t h;
@@ -252,10 +244,6 @@ void DequantizeQ8_0(const uint8_t* src, float* dst, int64_t n) {
     const auto* qs = reinterpret_cast<const int8_t*>(src + 2);
     for (int i = 0; i < 32; ++i) dst[i] = static_cast<float>(qs[i]) * d;
   }
-}
-
-void F16ToF32(const uint16_t* src, float* dst, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = Fp16ToFp32(src[i]);
 }
 
 void DequantizeQ4_K(const uint8_t* src, float* dst, int64_t n) {
@@ -381,9 +369,9 @@ float ExpShifted(float* x, float shift, int64_t n) {
 
 const CpuKernels& Kernels() {
   static const CpuKernels kernels{
-      SMOLLM_CPU_ISA, RowDequantizer, Dot,      Scale,    DotKeys,        AxpyF16Rows,
-      SiluMul,        ExpShifted,     F16ToF32, F32ToF16, QuantMatVecFor, QuantizeActivations,
-      X16MatVec};
+      SMOLLM_CPU_ISA,      RowDequantizer, Dot,        Scale,    DotKeys,
+      AxpyF16Rows,         SiluMul,        ExpShifted, F32ToF16, QuantMatVecFor,
+      QuantizeActivations, X16MatVec};
   return kernels;
 }
 

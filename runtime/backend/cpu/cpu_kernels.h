@@ -41,8 +41,7 @@ struct CpuKernels {
   // kExpSumLanes lanes (lane l: x[l], x[l + kExpSumLanes], ... in index order), then lane
   // l + 8 into l, l + 4 into l, l + 2, l + 1 (the attention's softmax weights of a block).
   float (*exp_shifted)(float* x, float shift, int64_t n);
-  void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);  // KV pages
-  void (*f32_to_f16)(const float* src, uint16_t* dst, int64_t n);
+  void (*f32_to_f16)(const float* src, uint16_t* dst, int64_t n);  // KV writes
   // Int8 matvec of `type` weights against activations quantized by quantize_activations
   // to ActivationTypeFor(type); nullptr for types without one (quant_matvec.h).
   QuantMatVecFn (*quant_matvec)(GgmlType type);

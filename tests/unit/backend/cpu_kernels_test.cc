@@ -183,13 +183,8 @@ TEST_P(CpuKernelsTest, VectorOpsAndHalfConversions) {
     kernels.scale(0.75f, y.data(), n);
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(y[i], 0.75f * b[i]);
     std::vector<uint16_t> h(n);
-    std::vector<float> back(n);
     kernels.f32_to_f16(a.data(), h.data(), n);
-    kernels.f16_to_f32(h.data(), back.data(), n);
-    for (int64_t i = 0; i < n; ++i) {
-      ASSERT_EQ(h[i], Fp32ToFp16(a[i]));
-      ASSERT_EQ(back[i], Fp16ToFp32(h[i]));
-    }
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(h[i], Fp32ToFp16(a[i]));
   }
 }
 
