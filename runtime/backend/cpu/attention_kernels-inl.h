@@ -9,12 +9,9 @@
 // summed in lanes (d mod L, L the vector width), lane sums added across d in order, then
 // the lanes by a fixed tree; in AxpyF16Rows, y[i] += a[0] * v[0][i], then a[1] * v[1][i],
 // ... in order. So results do not depend on n_q, n_a, n or on the other heads' values.
+// LoadF16x8 / LoadF16x16: simd_unpack-inl.h.
 
 #if defined(__AVX512F__)
-inline __m512 LoadF16x16(const uint16_t* p) {
-  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-}
-
 // out = the 16 lane sums of p[0..15] (lane i of out: the sum of p[i]'s lanes), by pairs
 // within 128-bit lanes, then across them.
 inline __m512 SumLanes16(const __m512 (&p)[16]) {
@@ -35,10 +32,6 @@ inline __m512 SumLanes16(const __m512 (&p)[16]) {
   return _mm512_add_ps(_mm512_shuffle_f32x4(x01, x23, 0x88), _mm512_shuffle_f32x4(x01, x23, 0xdd));
 }
 #elif SMOLLM_CPU_KERNELS_AVX2
-inline __m256 LoadF16x8(const uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-
 // The same for 8 vectors of 8 lanes.
 inline __m256 SumLanes8(const __m256 (&p)[8]) {
   __m256 t[4], u[2];

@@ -24,10 +24,6 @@ __m512i BlockDot(const __m512i (&quants)[8], const uint8_t* a, __m512i init) {
   return _mm512_add_epi32(d0, d1);
 }
 
-__m512 LoadHalves(const uint8_t* p) {
-  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-}
-
 // A block's 8 quant vectors (element 4s + e of row r in byte 4r + e of vector s).
 template <typename F>
 void LoadQuants(const uint8_t* w, __m512i (&q)[8]) {
@@ -63,8 +59,8 @@ void MatVecBlock32X16(const QuantMatVecArgs& p) {
     for (int64_t b = 0; b < n_blocks; ++b, w += F::kBlockBytes) {
       __m512i q[8];
       LoadQuants<F>(w, q);
-      const __m512 d = LoadHalves(w);
-      const __m512 m = F::kHasMin ? LoadHalves(w + kQ4_1X16MinsOffset) : _mm512_setzero_ps();
+      const __m512 d = LoadF16x16(w);
+      const __m512 m = F::kHasMin ? LoadF16x16(w + kQ4_1X16MinsOffset) : _mm512_setzero_ps();
       for (int c = 0; c < N; ++c) {
         const uint8_t* a = p.act + c * p.act_row_bytes + b * kActBytes + kActQuantsOffset;
         const float* scales = p.act_scales + c * p.act_scale_stride;  // d..., then sums

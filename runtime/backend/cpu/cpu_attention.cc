@@ -32,6 +32,26 @@ int PageOf(const AttentionBatch& batch, int seq, Pos pos, int page_size) {
   return batch.page_ids[batch.page_table_begin[seq] + pos / page_size];
 }
 
+// Folds one block's n scores (w, unscaled) into a (token, head)'s online softmax: w
+// becomes the block's weights exp(score - max), the running maximum and denominator
+// move on, and acc (head_dim floats) is rescaled when the maximum grows.
+void FoldBlock(const CpuKernels& kernels, float* w, int n, float scale, int head_dim,
+               float& running_max, float& denominator, float* acc) {
+  float block_max = -std::numeric_limits<float>::infinity();
+  for (int i = 0; i < n; ++i) {
+    w[i] *= scale;
+    block_max = std::max(block_max, w[i]);
+  }
+  if (block_max > running_max) {
+    // Rescale what was accumulated under the old maximum.
+    const float correction = std::exp(running_max - block_max);
+    denominator *= correction;
+    kernels.scale(correction, acc, head_dim);
+    running_max = block_max;
+  }
+  denominator += kernels.exp_shifted(w, running_max, n);
+}
+
 }  // namespace
 
 void StoreKv(ThreadPool& pool, const CpuKernels& kernels, KvCache& cache, int layer, const Activations& k,
@@ -74,13 +94,12 @@ void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache
   // group read the same keys and values, so the kernels take them together. Slots are
   // visited in chunks that lie within one page, where one kv_head's slot vectors are
   // contiguous: one call for the scores and one for the weighted values per chunk and row
-  // instead of kernel calls per position. The softmax runs per
-  // block of kBlockSlots positions (blocks start at multiples of kBlockSlots): the scores
-  // of a whole block first, then one maximum, one exp and sum, at most one rescale, then
-  // the weighted values. Each (token, head)'s arithmetic is the same sequence of calls on
-  // the same chunks and blocks whatever the grouping and tiling (a chunk ends at a page,
-  // kChunkSlots or block boundary, or at the token's position; a block at the token's
-  // position), so results do not depend on what else is in the step.
+  // instead of kernel calls per position. The softmax runs per block of kBlockSlots positions
+  // (blocks start at multiples of kBlockSlots): the scores of a whole block first, then one
+  // maximum, one exp and sum, at most one rescale, then the weighted values. Each (token, head)'s
+  // arithmetic is the same sequence of calls on the same chunks and blocks whatever the grouping
+  // and tiling (a chunk ends at a page, kChunkSlots or block boundary, or at the token's position;
+  // a block at the token's position), so results do not depend on what else is in the step.
   const int64_t n_items = n_tiles * s.n_kv_heads * head_blocks;
   pool.ParallelFor(n_items, 1, [&](int64_t begin, int64_t end, int) {
     float acc[kTileRows][kMaxGroupHeads][kMaxHeadDim];
@@ -110,13 +129,16 @@ void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache
             for (int d = 0; d < head_dim; ++d) acc[r][g][d] = 0;
           }
         }
+        // Offset (in elements) of position j's slot vector of this kv_head.
+        auto offset_of = [&](Pos j) {
+          return SlotOffset(s, layer, PageOf(batch, seq, j, s.page_size), kv_head, j % s.page_size);
+        };
         // The chunks of [j0, j1) in order: fn(first position, count, offset of its slots).
         auto for_each_chunk = [&](Pos j0, Pos j1, auto&& fn) {
           for (Pos j = j0; j < j1;) {
-            const int slot = j % s.page_size;
-            const int n =
-                static_cast<int>(std::min<Pos>({j1 - j, s.page_size - slot, kChunkSlots}));
-            fn(j, n, SlotOffset(s, layer, PageOf(batch, seq, j, s.page_size), kv_head, slot));
+            const int n = static_cast<int>(
+                std::min<Pos>({j1 - j, s.page_size - j % s.page_size, kChunkSlots}));
+            fn(j, n, offset_of(j));
             j += n;
           }
         };
@@ -125,9 +147,7 @@ void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache
         // pieces of a few KiB, too short for the hardware prefetchers to get going. Worth
         // about 5 % at 2 threads, when both cores compete for the memory (attention_bench).
         auto prefetch = [&](const uint16_t* base, Pos j, int n) {
-          const auto* p = reinterpret_cast<const char*>(
-              base +
-              SlotOffset(s, layer, PageOf(batch, seq, j, s.page_size), kv_head, j % s.page_size));
+          const auto* p = reinterpret_cast<const char*>(base + offset_of(j));
           const int64_t bytes = static_cast<int64_t>(n) * head_dim * sizeof(uint16_t);
           for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b, 0, 2);
         };
@@ -151,20 +171,8 @@ void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache
             const int n_t = static_cast<int>(std::min<Pos>(j1, pos + 1) - j0);
             const int64_t r = t - first;
             for (int g = 0; g < heads; ++g) {
-              float* w = weights[r][g];
-              float block_max = -std::numeric_limits<float>::infinity();
-              for (int i = 0; i < n_t; ++i) {
-                w[i] *= scale;
-                block_max = std::max(block_max, w[i]);
-              }
-              if (block_max > running_max[r][g]) {
-                // Rescale what was accumulated under the old maximum.
-                const float correction = std::exp(running_max[r][g] - block_max);
-                denominator[r][g] *= correction;
-                kernels.scale(correction, acc[r][g], head_dim);
-                running_max[r][g] = block_max;
-              }
-              denominator[r][g] += kernels.exp_shifted(w, running_max[r][g], n_t);
+              FoldBlock(kernels, weights[r][g], n_t, scale, head_dim, running_max[r][g],
+                        denominator[r][g], acc[r][g]);
             }
           }
           for_each_chunk(j0, j1, [&](Pos j, int n, uint64_t off) {

@@ -94,9 +94,8 @@ void MatVecQ4KX16(const QuantMatVecArgs& p) {
         mins[t] = _mm512_cvtepu8_epi16(
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + kQ4KX16MinsOffset + 32 * t)));
       }
-      const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)));
-      const __m512 dmin =
-          _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32)));
+      const __m512 d = LoadF16x16(w);
+      const __m512 dmin = LoadF16x16(w + 32);
       for (int c = 0; c < N; ++c) {
         const uint8_t* a = p.act + c * p.act_row_bytes + b * kQ8_KBytes;
         int32_t sums[4];

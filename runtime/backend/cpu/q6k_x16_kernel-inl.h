@@ -67,7 +67,7 @@ void MatVecQ6KX16(const QuantMatVecArgs& p) {
           isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(d, scale));
         }
       }
-      const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)));
+      const __m512 d = LoadF16x16(w);
       for (int c = 0; c < N; ++c) {
         const uint8_t* a = p.act + c * p.act_row_bytes + b * kQ8_KBytes;
         acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]),

@@ -10,6 +10,18 @@ float LoadF16(const uint8_t* p) {
   return _cvtsh_ss(h);
 }
 
+// Eight fp16 values at p as floats (exact).
+inline __m256 LoadF16x8(const void* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(static_cast<const __m128i*>(p)));
+}
+
+#if defined(__AVX512F__)
+// Sixteen fp16 values at p as floats (exact).
+inline __m512 LoadF16x16(const void* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(static_cast<const __m256i*>(p)));
+}
+#endif
+
 // The 32 quants of a block's 16 nibble bytes: low nibbles first, then high nibbles.
 __m256i Nibbles(const uint8_t* qs) {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));

@@ -21,9 +21,7 @@ __m256i Splat4(const uint8_t* p) {
 }
 
 // The fp16 fields of rows 8h to 8h + 7 from 16 rows' at p.
-__m256 HalfRowsF16(const uint8_t* p, int h) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * h)));
-}
+__m256 HalfRowsF16(const uint8_t* p, int h) { return LoadF16x8(p + 16 * h); }
 
 // Eight rows' scale bytes as int16 pairs (s, s) per int32 lane: madd's operand that scales
 // both pair sums of a row lane and adds them.
