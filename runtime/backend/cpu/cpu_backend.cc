@@ -24,6 +24,7 @@ CpuBackend::CpuBackend(ThreadPool& pool, int64_t max_cols, const cpu::CpuKernels
       kernels_(kernels),
       scratch_(static_cast<size_t>(pool.size() * max_cols)),
       row_scratch_(static_cast<size_t>(pool.size()) * ((max_cols + 255) / 256) * 210),
+      attention_partials_(new float[kAttentionPartialFloats]),
       quant_matmul_(pool, max_cols, kernels) {}
 
 CpuBackend::~CpuBackend() = default;
@@ -272,7 +273,8 @@ void CpuBackend::StoreKv(KvCache& cache, int layer, const Activations& k, const 
 
 void CpuBackend::Attention(const KvCache& cache, int layer, int n_heads, const Activations& q,
                            const AttentionBatch& batch, const Activations& out) {
-  cpu::Attention(pool_, kernels_, cache, layer, n_heads, q, batch, out);
+  cpu::Attention(pool_, kernels_, cache, layer, n_heads, q, batch,
+                 std::span<float>(attention_partials_.get(), kAttentionPartialFloats), out);
 }
 
 }  // namespace smollm::runtime

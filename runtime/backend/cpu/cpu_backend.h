@@ -94,6 +94,11 @@ class CpuBackend final : public Backend {
   const cpu::CpuKernels& kernels_;
   std::vector<float> scratch_;  // [threads][max_cols] dequantized weight rows
   std::vector<uint8_t> row_scratch_;  // [threads][Q6_K bytes of max_cols] de-interleaved rows
+  // Segment states of a small step's attention split over the threads (cpu_attention.h):
+  // 4 MiB, enough for one SmolLM3-3B sequence at 128k positions; left uninitialized, so
+  // only the pages a step writes become resident.
+  static constexpr size_t kAttentionPartialFloats = size_t{1} << 20;
+  std::unique_ptr<float[]> attention_partials_;
   std::vector<HugePageBuffer> owned_;  // repacked weights
   // Allocations of at least a huge page (KV caches), by address: Free unmaps them.
   absl::Mutex large_mutex_;

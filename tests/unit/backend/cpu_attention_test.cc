@@ -1,4 +1,6 @@
 // Paged attention on the CPU against a contiguous scalar reference, with shuffled pages.
+#include "runtime/backend/cpu/cpu_attention.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -194,6 +196,51 @@ TEST_P(CpuAttention, LongContextsSpanSeveralSoftmaxBlocks) {
     const std::vector<float> out1 = s.Attend(backend, n_heads, q1, {p});
     for (int i = 0; i < q_dim; ++i) {
       ASSERT_EQ(out1[i], out[p * q_dim + i]) << "position " << p << " at " << i;
+    }
+  }
+}
+
+// Contexts of several 256-position segments, with 3 kv heads (SmolLM2-135M's count, too
+// few items for the threads in a one-token step): a one-row step splits its segments over
+// the threads and merges them; it matches the reference, and is bit for bit the same as
+// the row in a prompt (tiles, segments merged as they are read), as two rows in one step,
+// and as the unsplit step (no scratch for the segments' states).
+TEST_P(CpuAttention, SegmentsSplitOverThreadsMatchOneThread) {
+  if (!cpu::CpuSupports(GetParam())) GTEST_SKIP() << "CPU lacks this ISA";
+  ThreadPool pool(2);
+  const cpu::CpuKernels& kernels = cpu::KernelsFor(GetParam());
+  CpuBackend backend(pool, 1024, kernels);
+  const int n_heads = 9, n_kv_heads = 3, head_dim = 64, len = 1100, page_size = 40;
+  std::vector<int32_t> pages(28);
+  std::iota(pages.begin(), pages.end(), 0);
+  std::shuffle(pages.begin(), pages.end(), std::mt19937(23));
+  OneSequence s(backend, n_kv_heads, head_dim, page_size, len, pages, 24);
+  std::vector<Pos> all(len);
+  std::iota(all.begin(), all.end(), 0);
+  const int q_dim = n_heads * head_dim;
+  const std::vector<float> q = RandomFloats(len * q_dim, 25, 3.0f);  // peaked
+  const std::vector<float> prompt = s.Attend(backend, n_heads, q, all);
+  auto row = [&](const std::vector<float>& v, int i) {
+    return std::vector<float>(v.begin() + i * q_dim, v.begin() + (i + 1) * q_dim);
+  };
+  for (Pos p : {0, 255, 256, 511, 512, 767, 768, 1099}) {
+    std::vector<float> q1 = row(q, p);
+    const std::vector<float> out1 = s.Attend(backend, n_heads, q1, {p});
+    s.ExpectReference(n_heads, q1, {p}, out1);
+    std::vector<float> unsplit(q_dim, NAN);
+    const std::vector<int32_t> seq = {0};
+    const std::vector<Pos> p1 = {p};
+    cpu::Attention(pool, kernels, s.cache, 0, n_heads, View(q1, 1, q_dim),
+                   {p1, seq, s.page_table_begin, s.page_ids}, {}, View(unsplit, 1, q_dim));
+    const Pos other = (p * 7 + 300) % len;
+    std::vector<float> q2 = q1;
+    q2.insert(q2.end(), q.begin() + other * q_dim, q.begin() + (other + 1) * q_dim);
+    const std::vector<float> out2 = s.Attend(backend, n_heads, q2, {p, other});
+    for (int i = 0; i < q_dim; ++i) {
+      ASSERT_EQ(out1[i], prompt[p * q_dim + i]) << "position " << p << " at " << i;
+      ASSERT_EQ(unsplit[i], out1[i]) << "position " << p << " at " << i;
+      ASSERT_EQ(out2[i], out1[i]) << "position " << p << " at " << i;
+      ASSERT_EQ(out2[q_dim + i], prompt[other * q_dim + i]) << "position " << other << " at " << i;
     }
   }
 }
