@@ -127,12 +127,16 @@ void BM_KernelL2(benchmark::State& state) {
   if (x16) w = InterleaveX16(w, shape);
   const uint64_t act_row_bytes = *RowBytes(GgmlType::kQ8_K, shape.cols);
   std::vector<uint8_t> act(n_cols * act_row_bytes);
+  const int64_t scale_stride = 2 * (shape.cols / 32);
+  std::vector<float> scales(n_cols * scale_stride);
   std::mt19937 rng(3);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   std::vector<float> x(shape.cols);
   for (int c = 0; c < n_cols; ++c) {
     for (float& v : x) v = dist(rng);
     kernels.quantize_activations(GgmlType::kQ8_K, x.data(), &act[c * act_row_bytes], shape.cols);
+    cpu::ActivationScales(GgmlType::kQ8_K, &act[c * act_row_bytes], shape.cols,
+                          &scales[c * scale_stride]);
   }
   std::vector<float> out(n_cols * shape.rows);
   cpu::QuantMatVecArgs args;
@@ -142,6 +146,8 @@ void BM_KernelL2(benchmark::State& state) {
   args.k = shape.cols;
   args.act = act.data();
   args.act_row_bytes = act_row_bytes;
+  args.act_scales = scales.data();
+  args.act_scale_stride = scale_stride;
   args.n_cols = n_cols;
   args.out = out.data();
   args.out_stride = shape.rows;

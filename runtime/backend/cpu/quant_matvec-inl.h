@@ -76,16 +76,10 @@ float HorizontalSum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// A Q8_K block's eight 32-element sub-block sums (pairs of its 16-element bsums) as int16
-// pairs, sub-blocks 2t and 2t + 1 in out[t]: the operand that meets a pair of 6-bit mins
-// in one multiply-add of int16 pairs (sums of at most 32 * 128 fit int16).
-void SubBlockPairSums(const uint8_t* q8k_block, int32_t (&out)[4]) {
-  const __m256i sums =
-      _mm256_madd_epi16(Load256(q8k_block + kQ8_KBsumsOffset), _mm256_set1_epi16(1));
-  // Packing works per 128-bit half: int32 lanes 0, 1, 4, 5 hold the four pairs.
-  alignas(32) int32_t packed[8];
-  _mm256_store_si256(reinterpret_cast<__m256i*>(packed), _mm256_packs_epi32(sums, sums));
-  out[0] = packed[0], out[1] = packed[1], out[2] = packed[4], out[3] = packed[5];
+// Column c's sub-block pair sums of Q8_K block b (ActivationScales): four 32-bit words,
+// each one int16 pair.
+inline const uint8_t* SubBlockPairSums(const QuantMatVecArgs& p, int c, int64_t b) {
+  return reinterpret_cast<const uint8_t*>(p.act_scales + c * p.act_scale_stride + 4 * b);
 }
 
 // ---- 32-element formats ----

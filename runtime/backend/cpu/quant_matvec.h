@@ -28,9 +28,8 @@ struct QuantMatVecArgs {
   const uint8_t* act = nullptr;      // n_cols x act_row_bytes, ActivationTypeFor blocks
   uint64_t act_row_bytes = 0;
   int n_cols = 0;                    // 1..kMaxMatVecCols
-  // Q8_0/Q8_1 activations: their fp16 block fields as f32 and block sums, from
-  // ActivationScales (the kernels would otherwise convert them once per weight row):
-  // [n_cols][act_scale_stride].
+  // Per column, what ActivationScales derives from its quantized row (the kernels would
+  // otherwise work it out once per weight row): [n_cols][act_scale_stride].
   const float* act_scales = nullptr;
   int64_t act_scale_stride = 0;
   float* out = nullptr;
@@ -41,11 +40,13 @@ struct QuantMatVecArgs {
 // is, so a token's logits do not depend on how many others share its batch.
 using QuantMatVecFn = void (*)(const QuantMatVecArgs& args);
 
-// Writes the f32 copies of one quantized activation row's fp16 fields (k elements of
-// act_type) to `scales`: Q8_1: the k / 32 block scales d, then the k / 32 sums s; Q8_0:
-// the block scales d, then the k / 32 blocks' integer quant sums (exact as floats; the
-// offset-weight kernels need them); Q8_K (f32 already): nothing. Returns the number of
-// floats written (at most 2 * (k / 32)).
+// Writes what the kernels need per block of one quantized activation row (k elements of
+// act_type) to `scales`: Q8_1: the k / 32 block scales d as f32, then the k / 32 sums s;
+// Q8_0: the block scales d, then the k / 32 blocks' integer quant sums (exact as floats;
+// the offset-weight kernels need them); Q8_K: per block, four 32-bit words in the floats'
+// place, word t holding the sums of 32-element sub-blocks 2t and 2t + 1 as int16 (low,
+// high): the operand that meets a pair of Q4_K's 6-bit mins in one multiply-add of int16
+// pairs. Returns the number of floats written (at most 2 * (k / 32)).
 int64_t ActivationScales(GgmlType act_type, const uint8_t* act, int64_t k, float* scales);
 
 // Quantizes n floats (a whole number of `act_type` blocks, finite) into

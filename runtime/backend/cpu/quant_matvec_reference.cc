@@ -145,6 +145,21 @@ std::optional<GgmlType> ActivationTypeFor(GgmlType weight) {
 }
 
 int64_t ActivationScales(GgmlType act_type, const uint8_t* act, int64_t k, float* scales) {
+  if (act_type == GgmlType::kQ8_K) {
+    const int64_t n_blocks = k / 256;
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      BlockQ8_K block;
+      std::memcpy(&block, act + b * sizeof(BlockQ8_K), sizeof(block));
+      for (int t = 0; t < 4; ++t) {
+        // Sub-blocks 2t and 2t + 1 (at most 32 * 128 in magnitude: int16).
+        const auto low = static_cast<uint16_t>(block.bsums[4 * t] + block.bsums[4 * t + 1]);
+        const auto high = static_cast<uint16_t>(block.bsums[4 * t + 2] + block.bsums[4 * t + 3]);
+        const uint32_t word = low | static_cast<uint32_t>(high) << 16;
+        std::memcpy(&scales[4 * b + t], &word, sizeof(word));
+      }
+    }
+    return 4 * n_blocks;
+  }
   if (act_type != GgmlType::kQ8_0 && act_type != GgmlType::kQ8_1) return 0;
   const int64_t n_blocks = k / 32;
   const bool with_sum = act_type == GgmlType::kQ8_1;

@@ -80,14 +80,12 @@ void MatVecQ4KX16Avx2(const QuantMatVecArgs& p) {
       }
       for (int c = 0; c < N; ++c) {
         const uint8_t* a = p.act + c * p.act_row_bytes + b * kQ8_KBytes;
-        int32_t sums[4];
-        SubBlockPairSums(a, sums);
+        const uint8_t* pair_sums = SubBlockPairSums(p, c, b);
         const __m256 ad = _mm256_set1_ps(LoadF32(a));
         for (int h = 0; h < 2; ++h) {
           __m256i msum = _mm256_setzero_si256();
           for (int t = 0; t < 4; ++t) {
-            msum =
-                _mm256_add_epi32(msum, _mm256_madd_epi16(mins[h][t], _mm256_set1_epi32(sums[t])));
+            msum = _mm256_add_epi32(msum, _mm256_madd_epi16(mins[h][t], Splat4(pair_sums + 4 * t)));
           }
           acc[c][h] =
               _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c][h]), _mm256_mul_ps(d[h], ad), acc[c][h]);
