@@ -95,9 +95,10 @@ class CpuBackend final : public Backend {
   std::vector<float> scratch_;  // [threads][max_cols] dequantized weight rows
   std::vector<uint8_t> row_scratch_;  // [threads][Q6_K bytes of max_cols] de-interleaved rows
   // Segment states of a small step's attention split over the threads (cpu_attention.h):
-  // 4 MiB, enough for one SmolLM3-3B sequence at 128k positions; left uninitialized, so
-  // only the pages a step writes become resident.
-  static constexpr size_t kAttentionPartialFloats = size_t{1} << 20;
+  // 5 MiB, enough for one SmolLM3-3B sequence of up to 161k positions (16 heads x 630
+  // segments of 130 floats; longer ones run unsplit); left uninitialized, so only the
+  // pages a step writes become resident.
+  static constexpr size_t kAttentionPartialFloats = size_t{5} << 18;
   std::unique_ptr<float[]> attention_partials_;
   std::vector<HugePageBuffer> owned_;  // repacked weights
   // Allocations of at least a huge page (KV caches), by address: Free unmaps them.
