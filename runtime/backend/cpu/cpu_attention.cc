@@ -272,6 +272,7 @@ void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache
         }
         for (int64_t t = first; t < last; ++t) {
           const int64_t r = t - first;
+          if (!split) merge_segment(r);  // the last segment
           for (int g = 0; g < heads; ++g) {
             if (split) {  // the segment's state, for the merge below
               float* state = partial_state(t, first_head + g, segment);
@@ -279,8 +280,6 @@ void Attention(ThreadPool& pool, const CpuKernels& kernels, const KvCache& cache
               state[1] = denominator[r][g];
               std::copy_n(acc[r][g], head_dim, state + 2);
             } else {
-              MergeSegment(running_max[r][g], denominator[r][g], acc[r][g], head_dim,
-                           merged_max[r][g], merged_denominator[r][g], merged_acc[r][g]);
               WriteNormalized(merged_acc[r][g], merged_denominator[r][g], head_dim,
                               out.row(t) + (first_head + g) * head_dim);
             }
